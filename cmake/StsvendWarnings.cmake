@@ -1,0 +1,18 @@
+# stsvend_warnings(<target>): our warning set on our own code; -Werror when STSVEND_WERROR is on (CI).
+function(stsvend_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                         -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference)
+  if(STSVEND_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# stsvend_add_test(<name> SOURCES ... LIBS ...): one GoogleTest executable, every TEST its own CTest entry.
+function(stsvend_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
+  stsvend_warnings(${name})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+                       PROPERTIES ENVIRONMENT "STSVEND_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,47 @@
+// The server's RSA key pair: clients wrap configuration keys to its public half (the "Nectar
+// server public key"). The private half is stored sealed by the vault. See docs/vault.md.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "stsvend/result.h"
+#include "stsvend/secret.h"
+#include "vault/vault.h"
+
+namespace stsvend::vault {
+
+class ServerKey {
+ public:
+  virtual ~ServerKey() = default;
+  // Loads `<data_dir>/server_key.sealed`, or creates an RSA-4096 pair there when absent.
+  static Result<std::unique_ptr<ServerKey>> load_or_create(Vault& vault,
+                                                           const std::filesystem::path& data_dir);
+  // Replaces the stored pair with a PKCS#8 private key (PEM or DER). For interoperability tests only.
+  static Status import_pkcs8(Vault& vault, const std::filesystem::path& data_dir,
+                             std::span<const std::uint8_t> pkcs8);
+
+  virtual std::string public_key_pem() const = 0;
+  virtual std::string public_key_spki_base64() const = 0;  // no armour, no line breaks
+  // RSA PKCS#1 v1.5 (type 2) decryption, implemented without a padding oracle.
+  virtual Result<SecretBytes> decrypt_pkcs1v15(std::span<const std::uint8_t> ciphertext) const = 0;
+};
+
+// Accepts a public key as bare base64 SPKI or PEM; checks it is RSA with >= 2048 bits.
+// Returns the canonical bare base64 SPKI. Errors name field "key".
+Result<std::string> normalize_public_key(std::string_view text);
+
+// Opens a Nectar configuration upload ({data, digest, key}, NECTAR-V1.md §3.5.1): unwraps the AES
+// key with the server key, decrypts IV‖AES-CBC data, and checks the digest (raw PKCS#1 type-1 block
+// over the bare SHA-256, or a standard PKCS#1 v1.5 SHA-256 signature) against each of the user's
+// activated public keys (bare base64 SPKI). Returns the configuration text.
+// Errors: field "key" / "data" / "digest" with a rule; digest mismatch uses the Nectar message
+// "Calculated and payload digests do not match!".
+Result<SecretBytes> open_configuration_upload(const ServerKey& server_key, std::string_view data_b64,
+                                              std::string_view digest_b64, std::string_view key_b64,
+                                              std::span<const std::string> user_public_keys);
+
+}  // namespace stsvend::vault
