@@ -24,17 +24,36 @@ std::string DecoderKey::hex_for_test() const {
   return s;
 }
 
-Result<DecoderKey> derive_decoder_key(const KeyDerivationInput& in) {
-  STSVEND_RETURN_IF_ERROR(validate_drn(in.issuer_identification_no, in.drn));
-  if (in.encryption_algorithm == EncryptionAlgorithm::kMisty1 && in.dkga != Dkga::k04) {
-    return Status::InvalidArgument("encryption_algorithm",
-                                   "MISTY1 (EA11) needs a 128-bit decoder key, which only DKGA-04 produces");
-  }
-  Result<SecretBytes> key = Status::Internal("unreachable");
-  switch (in.dkga) {
+Status check_key_combination(Dkga dkga, EncryptionAlgorithm ea, std::size_t vending_key_bytes) {
+  switch (dkga) {
     case Dkga::k01:
       return Status::InvalidArgument("decoder_key_generation_algorithm",
                                      "DKGA-01 is not supported (its definition is not publicly available); use 02 or 04");
+    case Dkga::k02:
+      if (vending_key_bytes != 8) return Status::InvalidArgument("vending_key", "DKGA-02 needs a 64-bit vending key (16 hex digits)");
+      break;
+    case Dkga::k03:
+      if (vending_key_bytes != 16) {
+        return Status::InvalidArgument("vending_key", "DKGA-03 needs two 64-bit vending keys (vending_key_1 and vending_key_2, 16 hex digits each)");
+      }
+      break;
+    case Dkga::k04:
+      if (vending_key_bytes != 20) return Status::InvalidArgument("vending_key", "DKGA-04 needs a 160-bit vending key (40 hex digits)");
+      break;
+  }
+  if (ea == EncryptionAlgorithm::kMisty1 && dkga != Dkga::k04) {
+    return Status::InvalidArgument("encryption_algorithm",
+                                   "MISTY1 (EA11) needs a 128-bit decoder key, which only DKGA-04 produces");
+  }
+  return Status::Ok();
+}
+
+Result<DecoderKey> derive_decoder_key(const KeyDerivationInput& in) {
+  STSVEND_RETURN_IF_ERROR(validate_drn(in.issuer_identification_no, in.drn));
+  STSVEND_RETURN_IF_ERROR(check_key_combination(in.dkga, in.encryption_algorithm, in.vending_key.size()));
+  Result<SecretBytes> key = Status::Internal("unreachable");
+  switch (in.dkga) {
+    case Dkga::k01: break;  // refused by check_key_combination
     case Dkga::k02: key = kdf::dkga02(in); break;
     case Dkga::k03: key = kdf::dkga03(in); break;
     case Dkga::k04: key = kdf::dkga04(in); break;

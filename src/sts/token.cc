@@ -225,6 +225,9 @@ Result<std::vector<Token>> generate_tokens(const Config& config, const TokenCiph
     if (!r.key_change) return Status::InvalidArgument("new_vending_key", "is required for a key change");
     return key_change_set(config, cipher, drn, *r.key_change);
   }
+  if (carries_tid(r.token_class, r.subclass) && r.tid > kMaxTid) {
+    return Status::InvalidArgument("token_id", "must be within 2^24 minutes of the base date");
+  }
   if (carries_tid(r.token_class, r.subclass) && key_expired(r.tid, config.key_expiry_no)) {
     return Status::FailedPrecondition(
         "key_expiry_no", "key expired: the token identifier " + std::to_string(r.tid) + " (" +

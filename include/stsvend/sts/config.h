@@ -34,11 +34,20 @@ struct Config {
   Config clone() const;
 };
 
-// Checks every field and every cross-field rule (key length for the DKGA, MISTY1 needs DKGA-04).
-// Errors name the field as the text format spells it; the rules that the vectors categorise are:
-//   field "vending_key" (or vending_key_1/_2)  -> invalid_vending_key
-//   field "encryption_algorithm" rule mentions the DKGA -> incompatible_algorithms
+// Checks every field on its own (ranges, lengths, spellings). Errors name the field as the text
+// format spells it. The cross-field rules (vending key length for the DKGA, MISTY1 needs DKGA-04) are
+// check_key_combination's: the seeds' own example file pairs DKGA-04 with a 64-bit key and must load,
+// although it can never vend.
 Status validate_config(const Config& config);
+
+// The cross-field rules, checked whenever a decoder key is derived:
+//   field "vending_key" (wrong length for the DKGA) -> category invalid_vending_key
+//   field "encryption_algorithm" (MISTY1 without DKGA-04) -> category incompatible_algorithms
+//   field "decoder_key_generation_algorithm" (DKGA-01 is not supported)
+Status check_key_combination(Dkga dkga, EncryptionAlgorithm ea, std::size_t vending_key_bytes);
+inline Status check_key_combination(const Config& c) {
+  return check_key_combination(c.decoder_key_generation_algorithm, c.encryption_algorithm, c.vending_key.size());
+}
 
 // Parses the seeds' text format: optional leading "---", "key: value" lines, blank lines and
 // "#" comments skipped, split at the first ':', surrounding quotes stripped. Unknown keys, duplicate
