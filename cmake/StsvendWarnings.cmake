@@ -1,7 +1,7 @@
 # stsvend_warnings(<target>): our warning set on our own code; -Werror when STSVEND_WERROR is on (CI).
 function(stsvend_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                         -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference)
+                         -Wcast-align -Wunused -Woverloaded-virtual)
   if(STSVEND_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
