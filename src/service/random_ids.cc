@@ -1,0 +1,64 @@
+// Random identifiers; see random_ids.h.
+#include "service/random_ids.h"
+
+#include <cassert>
+
+#include <botan/system_rng.h>
+
+namespace stsvend::service {
+
+namespace {
+
+std::string format_uuid(const std::uint8_t (&b)[16]) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0xF];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string random_uuid_v4() {
+  std::uint8_t b[16];
+  Botan::system_rng().randomize(b, sizeof b);
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  return format_uuid(b);
+}
+
+std::string time_ordered_uuid(std::int64_t unix_ms) {
+  std::uint8_t b[16];
+  Botan::system_rng().randomize(b, sizeof b);
+  const auto ms = static_cast<std::uint64_t>(unix_ms < 0 ? 0 : unix_ms);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x70);  // version 7
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // RFC 9562 variant
+  return format_uuid(b);
+}
+
+std::uint8_t random_below(unsigned bound) {
+  assert(bound > 0 && bound <= 256);
+  // Rejection sampling keeps the distribution uniform for bounds that do not divide 256.
+  const unsigned limit = 256 - (256 % bound);
+  for (;;) {
+    std::uint8_t b = 0;
+    Botan::system_rng().randomize(&b, 1);
+    if (b < limit) return static_cast<std::uint8_t>(b % bound);
+  }
+}
+
+std::string random_password(std::size_t length) {
+  static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  constexpr unsigned kSize = sizeof(kAlphabet) - 1;
+  std::string out;
+  out.reserve(length);
+  for (std::size_t i = 0; i < length; ++i) out += kAlphabet[random_below(kSize)];
+  return out;
+}
+
+}  // namespace stsvend::service

@@ -1,0 +1,253 @@
+// The vending service: users, credentials, keys, configurations, meters, tokens, credits and
+// notifications, over the store (src/store) and the vault (src/vault). The API layer (src/api) and
+// the CLI call it; they never see SQL. Contract: /work/notes/service-contract.md, docs/storage.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stsvend/result.h"
+#include "stsvend/secret.h"
+#include "stsvend/status.h"
+#include "stsvend/sts/decode.h"
+#include "stsvend/sts/token.h"
+#include "store/records.h"
+#include "vault/vault.h"
+
+namespace stsvend::service {
+
+// The records live in the store; the service re-exports them under its own namespace.
+using store::Units;
+using store::kUnitScale;
+using store::format_units;
+using store::parse_units;
+using store::units_from_double;
+using store::Millis;
+using store::format_millis;
+using store::User;
+using store::Permission;
+using store::Credential;
+using store::PublicKey;
+using store::ConfigurationInfo;
+using store::TokenRecord;
+using store::Meter;
+using store::Purchase;
+using store::Consumption;
+using store::CreditsSummary;
+using store::Notification;
+
+struct NewUser {
+  std::string first_name;
+  std::string last_name;
+  std::string username;
+  std::string password;  // >= 8 characters; stored only as a salted PBKDF2-SHA256 hash
+  std::string phone_no;  // digits only (may be empty)
+  std::optional<std::string> image_url;
+  std::string email;
+  bool activated = true;
+  bool is_admin = false;
+};
+
+// Absent fields are left unchanged. Same validation as NewUser for present fields.
+struct UserUpdate {
+  std::optional<std::string> first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  std::optional<std::string> phone_no;
+  std::optional<std::optional<std::string>> image_url;  // engaged nullopt clears it
+  std::optional<std::string> email;
+  std::optional<bool> activated;
+};
+
+// What the HMAC verifier needs for one request.
+struct AuthCredential {
+  std::string ref;
+  std::string user_ref;
+  std::string key;
+  SecretBytes secret;     // the secret's UTF-8 bytes, the HMAC key
+  bool activated = false; // false when the credential OR its user is deactivated
+  std::set<std::string> permissions;  // identifiers
+};
+
+// Which permissions a new credential gets: every permission the user may hold, or catalogue ids.
+// Only admin users may hold the `admin` permission ("all" for a non-admin means all but admin).
+struct PermissionSelection {
+  bool all = false;
+  std::vector<int> ids;
+  static PermissionSelection All() { return PermissionSelection{true, {}}; }
+};
+
+struct NewCredentialSecret {
+  std::string ref;
+  std::string key;
+  std::string secret;  // shown once
+};
+
+// The fixed catalogue (NECTAR-V1 §2.8 ids and OSS extras, decode_token, and stsvend's
+// list_tokens, get_meters, admin). Ids are stable across releases.
+const std::vector<Permission>& permission_catalogue();
+
+struct Bootstrap {
+  std::string user_ref;
+  std::string username;
+  std::string email;
+  std::string password;
+  std::string credential_ref;
+  std::string credential_key;
+  std::string credential_secret;
+};
+
+struct VendRequest {
+  std::string user_ref;
+  std::string config_ref;
+  std::string drn;
+  // class, subclass, amount_tenths, control, ..., key_change. `tid` and `random_no` in here are
+  // ignored: the service sets them from token_id/random_no below.
+  sts::TokenRequest token;
+  std::optional<std::uint8_t> random_no;  // absent: CSPRNG, 0..15
+  std::optional<std::int64_t> token_id;   // Unix seconds; absent: the server allocates the TID
+  bool allow_tid_replay = false;          // admin override of the "newer than last TID" rule
+  std::optional<std::string> idempotency_key;
+  std::string request_fingerprint;  // hash of the canonical request body
+  std::string request_id;
+
+  VendRequest() = default;
+  VendRequest(VendRequest&&) noexcept = default;
+  VendRequest& operator=(VendRequest&&) noexcept = default;
+};
+
+struct VendResult {
+  std::vector<TokenRecord> tokens;  // in set order (KCT: 1st, 2nd[, 3rd, 4th])
+  bool replayed = false;            // true: came from the idempotency store, nothing charged
+};
+
+struct DecodeResult {
+  sts::DecodeOutcome outcome;
+  std::optional<TokenRecord> record;  // when this system issued the token for this user
+};
+
+// Group-commit writer counters since open (for /metrics and the throughput measurement).
+struct StorageStats {
+  std::uint64_t batches = 0;       // group commits
+  std::uint64_t jobs = 0;          // write jobs (vends, nonces, ...)
+  std::uint64_t batch_nanos = 0;   // writer time in batches
+  std::uint64_t commit_nanos = 0;  // of which COMMIT (WAL write + fsync)
+};
+
+struct Options {
+  std::filesystem::path data_dir;
+  std::optional<vault::Pkcs11Options> pkcs11;  // absent: file vault in data_dir
+  Units price_per_token = kUnitScale;          // 1.0 unit
+  std::int64_t nonce_ttl_seconds = 900;
+  std::size_t decoder_key_cache_size = 4096;
+  std::size_t auth_cache_size = 1024;
+  std::size_t max_batch = 512;  // write jobs per group commit
+  std::function<Millis()> clock;  // empty: system clock
+};
+
+// Thread-safe; every method blocks. Writes are queued to one writer thread that commits them in
+// groups (one SAVEPOINT per job, one COMMIT per batch); a method returns only after its durable
+// commit. A ref that belongs to another tenant behaves exactly like a non-existent one (NotFound).
+class Service {
+ public:
+  virtual ~Service() = default;
+
+  // Creates data_dir (0700), stsvend.db, the vault key and the server RSA key on first start.
+  static Result<std::unique_ptr<Service>> open(const Options& options);
+  // Replaces the server key pair (PKCS#8, PEM or DER). For interoperability tests only.
+  static Status import_server_key(const std::filesystem::path& data_dir,
+                                  std::span<const std::uint8_t> pkcs8_bytes,
+                                  const std::optional<vault::Pkcs11Options>& pkcs11 = std::nullopt);
+
+  // On a fresh database: an admin user and an all-permission credential, returned once.
+  virtual std::optional<Bootstrap> bootstrap_if_new() = 0;
+
+  // --- Auth
+  virtual Result<AuthCredential> credential_for_auth(std::string_view key) = 0;
+  // AlreadyExists("nonce", ...) when the nonce was seen for this key within nonce_ttl_seconds.
+  virtual Status consume_nonce(std::string_view key, std::string_view nonce) = 0;
+
+  // --- Users
+  virtual Result<User> get_user(std::string_view user_ref) = 0;
+  virtual Result<std::string> create_user(const NewUser& user) = 0;
+  virtual Status update_user(std::string_view user_ref, const UserUpdate& update) = 0;
+  virtual Status delete_user(std::string_view user_ref) = 0;  // deactivates
+  virtual Result<std::vector<User>> list_users() = 0;
+  // Ok when the password matches an activated user's stored hash (portal/CLI login).
+  virtual Result<User> check_password(std::string_view username, std::string_view password) = 0;
+
+  // --- Credentials
+  virtual Result<NewCredentialSecret> create_credential(std::string_view user_ref,
+                                                        const PermissionSelection& permissions) = 0;
+  virtual Result<Credential> get_credential(std::string_view user_ref, std::string_view ref) = 0;
+  virtual Result<std::vector<Credential>> list_credentials(std::string_view user_ref) = 0;
+  virtual Status set_credential_active(std::string_view user_ref, std::string_view ref,
+                                       bool active) = 0;
+
+  // --- Public keys
+  virtual Result<PublicKey> add_public_key(std::string_view user_ref, std::string_view name,
+                                           std::string_view key_text, bool activated) = 0;
+  virtual Result<std::vector<PublicKey>> list_public_keys(std::string_view user_ref,
+                                                          bool only_activated) = 0;
+  virtual Status set_public_key_active(std::string_view user_ref, std::string_view ref,
+                                       bool active) = 0;
+
+  // --- Configurations
+  virtual Result<ConfigurationInfo> upload_configuration(std::string_view user_ref,
+                                                         std::string_view data_b64,
+                                                         std::string_view digest_b64,
+                                                         std::string_view key_b64) = 0;
+  virtual Result<ConfigurationInfo> add_configuration_text(std::string_view user_ref,
+                                                           std::string_view text) = 0;
+  virtual Result<ConfigurationInfo> get_configuration(std::string_view user_ref,
+                                                      std::string_view ref) = 0;
+  virtual Result<std::vector<ConfigurationInfo>> list_configurations(std::string_view user_ref) = 0;
+  virtual Status set_configuration_active(std::string_view user_ref, std::string_view ref,
+                                          bool active) = 0;
+
+  // --- Tokens
+  virtual Result<VendResult> vend(const VendRequest& request) = 0;
+  virtual Result<std::vector<TokenRecord>> get_token_set(std::string_view user_ref,
+                                                         std::string_view token_ref) = 0;
+  virtual Result<TokenRecord> get_token(std::string_view user_ref, std::string_view ref) = 0;
+  virtual Result<std::vector<TokenRecord>> list_tokens_by_meter(std::string_view user_ref,
+                                                                std::string_view drn) = 0;
+  virtual Result<DecodeResult> decode(std::string_view user_ref, std::string_view config_ref,
+                                      std::string_view drn, std::string_view token_no) = 0;
+
+  // --- Meters
+  virtual Result<Meter> get_meter(std::string_view user_ref, std::string_view drn) = 0;
+  virtual Result<std::vector<Meter>> list_meters(std::string_view user_ref) = 0;
+  // Creates the registry entry, or re-binds an existing meter to `config_ref` (an operator's
+  // statement that the meter now holds that key; the TID high-water mark is kept).
+  virtual Result<Meter> register_meter(std::string_view user_ref, std::string_view drn,
+                                       std::string_view config_ref) = 0;
+
+  // --- Credits
+  virtual Status add_credits(std::string_view user_ref, Units units, Units value,
+                             std::string_view currency) = 0;
+  virtual Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) = 0;
+
+  // --- Notifications
+  virtual Result<std::vector<Notification>> list_notifications(std::string_view user_ref) = 0;
+  virtual Status set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
+                                       Millis ts_ms) = 0;
+
+  // --- Server key
+  virtual std::string server_public_key_pem() const = 0;
+  virtual std::string server_public_key_spki_base64() const = 0;
+
+  // --- Operations
+  virtual StorageStats storage_stats() const { return {}; }
+};
+
+}  // namespace stsvend::service

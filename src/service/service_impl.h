@@ -1,0 +1,111 @@
+// The Service implementation over store::Database and the vault. Internal header.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "service/decoder_key_cache.h"
+#include "service/service.h"
+#include "store/database.h"
+#include "vault/server_key.h"
+
+namespace stsvend::service {
+
+class ServiceImpl final : public Service {
+ public:
+  ServiceImpl(Options options, std::unique_ptr<vault::Vault> vault, std::unique_ptr<vault::ServerKey> server_key,
+              std::unique_ptr<store::Database> db);
+  ~ServiceImpl() override;
+
+  std::optional<Bootstrap> bootstrap_if_new() override;
+
+  Result<AuthCredential> credential_for_auth(std::string_view key) override;
+  Status consume_nonce(std::string_view key, std::string_view nonce) override;
+
+  Result<User> get_user(std::string_view user_ref) override;
+  Result<std::string> create_user(const NewUser& user) override;
+  Status update_user(std::string_view user_ref, const UserUpdate& update) override;
+  Status delete_user(std::string_view user_ref) override;
+  Result<std::vector<User>> list_users() override;
+  Result<User> check_password(std::string_view username, std::string_view password) override;
+
+  Result<NewCredentialSecret> create_credential(std::string_view user_ref,
+                                                const PermissionSelection& permissions) override;
+  Result<Credential> get_credential(std::string_view user_ref, std::string_view ref) override;
+  Result<std::vector<Credential>> list_credentials(std::string_view user_ref) override;
+  Status set_credential_active(std::string_view user_ref, std::string_view ref, bool active) override;
+
+  Result<PublicKey> add_public_key(std::string_view user_ref, std::string_view name, std::string_view key_text,
+                                   bool activated) override;
+  Result<std::vector<PublicKey>> list_public_keys(std::string_view user_ref, bool only_activated) override;
+  Status set_public_key_active(std::string_view user_ref, std::string_view ref, bool active) override;
+
+  Result<ConfigurationInfo> upload_configuration(std::string_view user_ref, std::string_view data_b64,
+                                                 std::string_view digest_b64, std::string_view key_b64) override;
+  Result<ConfigurationInfo> add_configuration_text(std::string_view user_ref, std::string_view text) override;
+  Result<ConfigurationInfo> get_configuration(std::string_view user_ref, std::string_view ref) override;
+  Result<std::vector<ConfigurationInfo>> list_configurations(std::string_view user_ref) override;
+  Status set_configuration_active(std::string_view user_ref, std::string_view ref, bool active) override;
+
+  Result<VendResult> vend(const VendRequest& request) override;
+  Result<std::vector<TokenRecord>> get_token_set(std::string_view user_ref, std::string_view token_ref) override;
+  Result<TokenRecord> get_token(std::string_view user_ref, std::string_view ref) override;
+  Result<std::vector<TokenRecord>> list_tokens_by_meter(std::string_view user_ref, std::string_view drn) override;
+  Result<DecodeResult> decode(std::string_view user_ref, std::string_view config_ref, std::string_view drn,
+                              std::string_view token_no) override;
+
+  Result<Meter> get_meter(std::string_view user_ref, std::string_view drn) override;
+  Result<std::vector<Meter>> list_meters(std::string_view user_ref) override;
+  Result<Meter> register_meter(std::string_view user_ref, std::string_view drn, std::string_view config_ref) override;
+
+  Status add_credits(std::string_view user_ref, Units units, Units value, std::string_view currency) override;
+  Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) override;
+
+  Result<std::vector<Notification>> list_notifications(std::string_view user_ref) override;
+  Status set_notification_read(std::string_view user_ref, std::string_view ref, bool read, Millis ts_ms) override;
+
+  std::string server_public_key_pem() const override;
+  std::string server_public_key_spki_base64() const override;
+  StorageStats storage_stats() const override;
+
+ private:
+  Millis now() const;
+  // A notification row, written inside the caller's write job.
+  Status notify(store::Repository& repo, std::string_view user_ref, std::string_view type, std::string_view subject,
+                std::string text, std::string_view affected);
+  Result<ConfigurationInfo> store_configuration(std::string_view user_ref, std::span<const std::uint8_t> text);
+  // The key of `drn` under the user's configuration `config_ref` (cache, else vault + KDF).
+  Result<std::shared_ptr<const MeterKey>> meter_key(std::string_view user_ref, std::string_view config_ref,
+                                                    std::string_view drn);
+  Result<Credential> open_credential(store::StoredCredential stored);
+  // A new credential row for `user` (ref, key, secret generated; secret sealed). The plain secret
+  // is handed back once through `secret_out`.
+  Result<store::StoredCredential> prepare_credential(const User& user, const PermissionSelection& permissions,
+                                                     std::string* secret_out);
+  void invalidate_auth_cache();
+
+  Options options_;
+  std::unique_ptr<vault::Vault> vault_;
+  std::unique_ptr<vault::ServerKey> server_key_;
+  std::unique_ptr<store::Database> db_;
+  DecoderKeyCache key_cache_;
+
+  struct AuthEntry {
+    std::string ref;
+    std::string user_ref;
+    std::string key;
+    SecretBytes secret;
+    bool activated = false;
+    std::set<std::string> permissions;
+  };
+  std::mutex auth_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const AuthEntry>> auth_cache_;
+  std::uint64_t auth_generation_ = 0;  // bumped on every invalidation; stale fills are dropped
+
+  std::atomic<Millis> last_nonce_prune_{0};
+};
+
+}  // namespace stsvend::service

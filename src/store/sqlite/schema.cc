@@ -1,0 +1,204 @@
+// SQLite migrations; see schema.h. Append new migrations, never edit a released one.
+#include "store/sqlite/schema.h"
+
+#include <array>
+#include <string>
+
+namespace stsvend::store::sqlite {
+namespace {
+
+constexpr const char* kMigration1 = R"sql(
+CREATE TABLE users (
+  ref           TEXT PRIMARY KEY,
+  first_name    TEXT NOT NULL,
+  last_name     TEXT NOT NULL,
+  username      TEXT NOT NULL UNIQUE,
+  email         TEXT NOT NULL,
+  phone_no      TEXT NOT NULL,
+  image_url     TEXT,
+  password_hash TEXT NOT NULL,
+  activated     INTEGER NOT NULL,
+  is_admin      INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE credentials (
+  ref           TEXT PRIMARY KEY,
+  user_ref      TEXT NOT NULL REFERENCES users(ref),
+  key           TEXT NOT NULL UNIQUE,
+  secret_sealed BLOB NOT NULL,
+  activated     INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX credentials_user ON credentials(user_ref);
+
+CREATE TABLE credential_permissions (
+  credential_ref TEXT NOT NULL REFERENCES credentials(ref),
+  permission_id  INTEGER NOT NULL,
+  PRIMARY KEY (credential_ref, permission_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE public_keys (
+  ref        TEXT PRIMARY KEY,
+  user_ref   TEXT NOT NULL REFERENCES users(ref),
+  name       TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  activated  INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX public_keys_user ON public_keys(user_ref);
+
+CREATE TABLE configurations (
+  ref                 TEXT PRIMARY KEY,
+  user_ref            TEXT NOT NULL REFERENCES users(ref),
+  name                TEXT NOT NULL,
+  activated           INTEGER NOT NULL,
+  created_at          INTEGER NOT NULL,
+  configuration_type  TEXT NOT NULL,
+  supply_group_code   INTEGER NOT NULL,
+  key_revision_no     INTEGER NOT NULL,
+  tariff_index        INTEGER NOT NULL,
+  key_type            INTEGER NOT NULL,
+  key_expiry_no       INTEGER NOT NULL,
+  base_date           INTEGER NOT NULL,
+  encryption_algorithm TEXT NOT NULL,
+  dkga                TEXT NOT NULL,
+  issuer_identification_no TEXT NOT NULL,
+  token_carrier_type  TEXT NOT NULL,
+  text_sealed         BLOB NOT NULL
+) STRICT;
+CREATE INDEX configurations_user ON configurations(user_ref);
+
+CREATE TABLE meters (
+  user_ref          TEXT NOT NULL REFERENCES users(ref),
+  drn               TEXT NOT NULL,
+  config_ref        TEXT NOT NULL,
+  last_tid          INTEGER CHECK (last_tid IS NULL OR (last_tid >= 0 AND last_tid <= 16777215)),
+  tid_epoch         INTEGER NOT NULL,
+  key_revision_no   INTEGER NOT NULL,
+  key_type          INTEGER NOT NULL,
+  supply_group_code INTEGER NOT NULL,
+  tariff_index      INTEGER NOT NULL,
+  key_expiry_no     INTEGER NOT NULL,
+  issuer_identification_no TEXT NOT NULL,
+  moved_by_kct      INTEGER NOT NULL,
+  created_at        INTEGER NOT NULL,
+  PRIMARY KEY (user_ref, drn)
+) STRICT, WITHOUT ROWID;
+
+-- A TID-bearing token row can exist once per (tenant, meter, TID epoch, TID); NULL tids (key
+-- change and class 1 tokens) are distinct in SQLite's UNIQUE, so they never collide. The same
+-- index serves "tokens of a meter" and decode's lookup by number (no index on token_no: a random
+-- 20-digit key would cost one random B-tree page per vend).
+CREATE TABLE tokens (
+  ref         TEXT PRIMARY KEY,
+  user_ref    TEXT NOT NULL REFERENCES users(ref),
+  config_ref  TEXT NOT NULL,
+  meter_no    TEXT NOT NULL,
+  token_no    TEXT NOT NULL,
+  token_type  TEXT NOT NULL,
+  token_class INTEGER NOT NULL,
+  subclass    INTEGER NOT NULL,
+  tid         INTEGER,
+  tid_epoch   INTEGER NOT NULL,
+  set_ref     TEXT NOT NULL,
+  set_index   INTEGER NOT NULL,
+  request_id  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  UNIQUE (user_ref, meter_no, tid_epoch, tid)
+) STRICT;
+CREATE INDEX tokens_set ON tokens(user_ref, set_ref, set_index);
+
+-- The balance is a column updated in the same transaction as the consumption rows it pays for:
+-- O(1) per vend, and the CHECK makes an overdraft impossible whatever the caller does.
+CREATE TABLE balances (
+  user_ref TEXT PRIMARY KEY REFERENCES users(ref),
+  balance  INTEGER NOT NULL CHECK (balance >= 0)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE purchases (
+  ref           TEXT PRIMARY KEY,
+  user_ref      TEXT NOT NULL REFERENCES users(ref),
+  value         INTEGER NOT NULL,
+  units         INTEGER NOT NULL,
+  currency      TEXT NOT NULL,
+  purchase_date INTEGER NOT NULL
+) STRICT;
+CREATE INDEX purchases_user ON purchases(user_ref, purchase_date);
+
+CREATE TABLE consumptions (
+  ref              TEXT PRIMARY KEY,
+  user_ref         TEXT NOT NULL REFERENCES users(ref),
+  units            INTEGER NOT NULL,
+  consumption_date INTEGER NOT NULL,
+  token_ref        TEXT NOT NULL REFERENCES tokens(ref)
+) STRICT;
+CREATE INDEX consumptions_user ON consumptions(user_ref, consumption_date);
+
+CREATE TABLE idempotency (
+  user_ref    TEXT NOT NULL REFERENCES users(ref),
+  key         TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  set_ref     TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (user_ref, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE nonces (
+  credential_key TEXT NOT NULL,
+  nonce          TEXT NOT NULL,
+  seen_at        INTEGER NOT NULL,
+  PRIMARY KEY (credential_key, nonce)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX nonces_seen ON nonces(seen_at);
+
+CREATE TABLE notifications (
+  ref          TEXT PRIMARY KEY,
+  user_ref     TEXT NOT NULL REFERENCES users(ref),
+  subject      TEXT NOT NULL,
+  text         TEXT NOT NULL,
+  type         TEXT NOT NULL,
+  affected     TEXT NOT NULL,
+  read         INTEGER NOT NULL,
+  read_date    INTEGER,
+  created_date INTEGER NOT NULL
+) STRICT;
+CREATE INDEX notifications_user ON notifications(user_ref, created_date);
+
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+)sql";
+
+constexpr std::array<const char*, 1> kMigrations = {kMigration1};
+
+}  // namespace
+
+int schema_version() noexcept { return static_cast<int>(kMigrations.size()); }
+
+Status migrate(Connection& db) {
+  int current = 0;
+  {
+    STSVEND_ASSIGN_OR_RETURN(Stmt version_stmt, db.prepare("PRAGMA user_version"));
+    STSVEND_ASSIGN_OR_RETURN(bool has_row, version_stmt.step());
+    if (has_row) current = version_stmt.i32(0);
+  }
+  if (current > schema_version()) {
+    return Status::FailedPrecondition("database", "was written by a newer stsvend (schema version " +
+                                                      std::to_string(current) + ")");
+  }
+  for (int v = current; v < schema_version(); ++v) {
+    STSVEND_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
+    Status st = db.exec(kMigrations[static_cast<std::size_t>(v)]);
+    if (st.ok()) st = db.exec("PRAGMA user_version=" + std::to_string(v + 1));
+    if (!st.ok()) {
+      (void)db.exec("ROLLBACK");
+      return st;
+    }
+    STSVEND_RETURN_IF_ERROR(db.exec("COMMIT"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace stsvend::store::sqlite

@@ -1,0 +1,607 @@
+// SQLite Repository; see sqlite_repository.h and docs/storage.md.
+#include "store/sqlite/sqlite_repository.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace stsvend::store::sqlite {
+namespace {
+
+#define PREPARE(var, sql) STSVEND_ASSIGN_OR_RETURN(Stmt var, db_.prepare(sql))
+
+constexpr const char* kUserCols =
+    "ref, first_name, last_name, username, email, phone_no, image_url, password_hash, activated, "
+    "is_admin, created_at";
+
+StoredUser read_user(const Stmt& s) {
+  StoredUser u;
+  u.user.ref = s.text(0);
+  u.user.first_name = s.text(1);
+  u.user.last_name = s.text(2);
+  u.user.username = s.text(3);
+  u.user.email = s.text(4);
+  u.user.phone_no = s.text(5);
+  u.user.image_url = s.opt_text(6);
+  u.password_hash = s.text(7);
+  u.user.activated = s.boolean(8);
+  u.user.is_admin = s.boolean(9);
+  u.user.created_at = s.i64(10);
+  return u;
+}
+
+constexpr const char* kCredentialCols = "ref, user_ref, key, secret_sealed, activated, created_at";
+
+StoredCredential read_credential(const Stmt& s) {
+  StoredCredential c;
+  c.credential.ref = s.text(0);
+  c.credential.user_ref = s.text(1);
+  c.credential.key = s.text(2);
+  c.sealed_secret = s.blob(3);
+  c.credential.activated = s.boolean(4);
+  c.credential.created_at = s.i64(5);
+  return c;
+}
+
+PublicKey read_public_key(const Stmt& s) {
+  PublicKey k;
+  k.ref = s.text(0);
+  k.user_ref = s.text(1);
+  k.name = s.text(2);
+  k.key = s.text(3);
+  k.activated = s.boolean(4);
+  k.created_at = s.i64(5);
+  return k;
+}
+
+constexpr const char* kConfigCols =
+    "ref, user_ref, name, activated, created_at, configuration_type, supply_group_code, "
+    "key_revision_no, tariff_index, key_type, key_expiry_no, base_date, encryption_algorithm, dkga, "
+    "issuer_identification_no, token_carrier_type";
+
+ConfigurationInfo read_config(const Stmt& s) {
+  ConfigurationInfo c;
+  c.ref = s.text(0);
+  c.user_ref = s.text(1);
+  c.name = s.text(2);
+  c.activated = s.boolean(3);
+  c.created_at = s.i64(4);
+  c.configuration_type = s.text(5);
+  c.supply_group_code = static_cast<std::uint32_t>(s.i64(6));
+  c.key_revision_no = s.i32(7);
+  c.tariff_index = s.i32(8);
+  c.key_type = s.i32(9);
+  c.key_expiry_no = s.i32(10);
+  c.base_date = s.i32(11);
+  c.encryption_algorithm = s.text(12);
+  c.decoder_key_generation_algorithm = s.text(13);
+  c.issuer_identification_no = s.text(14);
+  c.token_carrier_type = s.text(15);
+  return c;
+}
+
+constexpr const char* kMeterCols =
+    "drn, user_ref, config_ref, last_tid, key_revision_no, key_type, supply_group_code, tariff_index, "
+    "key_expiry_no, issuer_identification_no, moved_by_kct, tid_epoch, created_at";
+
+Meter read_meter(const Stmt& s) {
+  Meter m;
+  m.drn = s.text(0);
+  m.user_ref = s.text(1);
+  m.config_ref = s.text(2);
+  if (auto t = s.opt_i64(3)) m.last_tid = static_cast<std::uint32_t>(*t);
+  m.key_revision_no = s.i32(4);
+  m.key_type = s.i32(5);
+  m.supply_group_code = static_cast<std::uint32_t>(s.i64(6));
+  m.tariff_index = s.i32(7);
+  m.key_expiry_no = s.i32(8);
+  m.issuer_identification_no = s.text(9);
+  m.moved_by_kct = s.boolean(10);
+  m.tid_epoch = s.i32(11);
+  m.created_at = s.i64(12);
+  return m;
+}
+
+constexpr const char* kTokenCols =
+    "ref, user_ref, config_ref, meter_no, token_no, token_type, token_class, subclass, tid, set_ref, "
+    "set_index, request_id, created_at";
+
+TokenRecord read_token(const Stmt& s) {
+  TokenRecord t;
+  t.ref = s.text(0);
+  t.user_ref = s.text(1);
+  t.config_ref = s.text(2);
+  t.meter_no = s.text(3);
+  t.token_no = s.text(4);
+  t.token_type = s.text(5);
+  t.token_class = s.i32(6);
+  t.subclass = s.i32(7);
+  if (auto tid = s.opt_i64(8)) t.tid = static_cast<std::uint32_t>(*tid);
+  t.set_ref = s.text(9);
+  t.set_index = s.i32(10);
+  t.request_id = s.text(11);
+  t.created_at = s.i64(12);
+  return t;
+}
+
+Notification read_notification(const Stmt& s) {
+  Notification n;
+  n.ref = s.text(0);
+  n.user_ref = s.text(1);
+  n.subject = s.text(2);
+  n.text = s.text(3);
+  n.type = s.text(4);
+  n.affected = s.text(5);
+  n.read = s.boolean(6);
+  n.read_date = s.opt_i64(7);
+  n.created_date = s.i64(8);
+  return n;
+}
+
+std::string sel(const char* cols, const char* rest) { return std::string("SELECT ") + cols + " " + rest; }
+
+}  // namespace
+
+// ---------------------------------------------------------------- users
+
+Status SqliteRepository::insert_user(const User& u, std::string_view password_hash) {
+  PREPARE(s, std::string("INSERT INTO users (") + kUserCols + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, u.ref).bind(2, u.first_name).bind(3, u.last_name).bind(4, u.username).bind(5, u.email);
+  s.bind(6, u.phone_no).bind(7, u.image_url).bind(8, password_hash).bind(9, u.activated);
+  s.bind(10, u.is_admin).bind(11, u.created_at);
+  Status st = s.run();
+  if (!st.ok() && st.code() == Status::Code::kAlreadyExists) {
+    return Status::AlreadyExists("username", "is already taken");
+  }
+  return st;
+}
+
+Result<std::optional<StoredUser>> SqliteRepository::one_user(Stmt& s) {
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<StoredUser>();
+  return std::optional<StoredUser>(read_user(s));
+}
+
+Result<std::optional<StoredUser>> SqliteRepository::find_user(std::string_view ref) {
+  PREPARE(s, sel(kUserCols, "FROM users WHERE ref = ?"));
+  s.bind(1, ref);
+  return one_user(s);
+}
+
+Result<std::optional<StoredUser>> SqliteRepository::find_user_by_username(std::string_view username) {
+  PREPARE(s, sel(kUserCols, "FROM users WHERE username = ?"));
+  s.bind(1, username);
+  return one_user(s);
+}
+
+Status SqliteRepository::update_user(const User& u, std::string_view password_hash) {
+  PREPARE(s,
+          "UPDATE users SET first_name=?2, last_name=?3, username=?4, email=?5, phone_no=?6, image_url=?7, "
+          "password_hash=?8, activated=?9, is_admin=?10 WHERE ref=?1");
+  s.bind(1, u.ref).bind(2, u.first_name).bind(3, u.last_name).bind(4, u.username).bind(5, u.email);
+  s.bind(6, u.phone_no).bind(7, u.image_url).bind(8, password_hash).bind(9, u.activated);
+  s.bind(10, u.is_admin);
+  Status st = s.run();
+  if (!st.ok() && st.code() == Status::Code::kAlreadyExists) {
+    return Status::AlreadyExists("username", "is already taken");
+  }
+  return st;
+}
+
+Result<std::vector<User>> SqliteRepository::list_users() {
+  PREPARE(s, sel(kUserCols, "FROM users ORDER BY created_at, ref"));
+  std::vector<User> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_user(s).user);
+  }
+  return out;
+}
+
+Result<std::int64_t> SqliteRepository::count_users() {
+  PREPARE(s, "SELECT count(*) FROM users");
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  return row ? s.i64(0) : std::int64_t{0};
+}
+
+// ---------------------------------------------------------------- credentials
+
+Status SqliteRepository::insert_credential(const StoredCredential& c) {
+  {
+    PREPARE(s, std::string("INSERT INTO credentials (") + kCredentialCols + ") VALUES (?,?,?,?,?,?)");
+    s.bind(1, c.credential.ref).bind(2, c.credential.user_ref).bind(3, c.credential.key);
+    s.bind_blob(4, c.sealed_secret).bind(5, c.credential.activated).bind(6, c.credential.created_at);
+    STSVEND_RETURN_IF_ERROR(s.run());
+  }
+  for (int id : c.permission_ids) {
+    PREPARE(p, "INSERT OR IGNORE INTO credential_permissions (credential_ref, permission_id) VALUES (?,?)");
+    p.bind(1, c.credential.ref).bind(2, id);
+    STSVEND_RETURN_IF_ERROR(p.run());
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<int>> SqliteRepository::permission_ids(std::string_view credential_ref) {
+  PREPARE(s, "SELECT permission_id FROM credential_permissions WHERE credential_ref = ? ORDER BY permission_id");
+  s.bind(1, credential_ref);
+  std::vector<int> ids;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    ids.push_back(s.i32(0));
+  }
+  return ids;
+}
+
+Result<std::optional<StoredCredential>> SqliteRepository::one_credential(Stmt& s) {
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<StoredCredential>();
+  StoredCredential c = read_credential(s);
+  STSVEND_ASSIGN_OR_RETURN(c.permission_ids, permission_ids(c.credential.ref));
+  return std::optional<StoredCredential>(std::move(c));
+}
+
+Result<std::optional<StoredCredential>> SqliteRepository::find_credential(std::string_view user_ref,
+                                                                          std::string_view ref) {
+  PREPARE(s, sel(kCredentialCols, "FROM credentials WHERE ref = ? AND user_ref = ?"));
+  s.bind(1, ref).bind(2, user_ref);
+  return one_credential(s);
+}
+
+Result<std::optional<StoredCredential>> SqliteRepository::find_credential_by_key(std::string_view key) {
+  PREPARE(s, sel(kCredentialCols, "FROM credentials WHERE key = ?"));
+  s.bind(1, key);
+  return one_credential(s);
+}
+
+Result<std::vector<StoredCredential>> SqliteRepository::list_credentials(std::string_view user_ref) {
+  PREPARE(s, sel(kCredentialCols, "FROM credentials WHERE user_ref = ? ORDER BY created_at, ref"));
+  s.bind(1, user_ref);
+  std::vector<StoredCredential> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_credential(s));
+  }
+  for (auto& c : out) {
+    STSVEND_ASSIGN_OR_RETURN(c.permission_ids, permission_ids(c.credential.ref));
+  }
+  return out;
+}
+
+Result<bool> SqliteRepository::set_credential_active(std::string_view user_ref, std::string_view ref,
+                                                     bool active) {
+  PREPARE(s, "UPDATE credentials SET activated = ? WHERE ref = ? AND user_ref = ?");
+  s.bind(1, active).bind(2, ref).bind(3, user_ref);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes() > 0;
+}
+
+// ---------------------------------------------------------------- public keys
+
+Status SqliteRepository::insert_public_key(const PublicKey& k) {
+  PREPARE(s, "INSERT INTO public_keys (ref, user_ref, name, key, activated, created_at) VALUES (?,?,?,?,?,?)");
+  s.bind(1, k.ref).bind(2, k.user_ref).bind(3, k.name).bind(4, k.key).bind(5, k.activated).bind(6, k.created_at);
+  return s.run();
+}
+
+Result<std::vector<PublicKey>> SqliteRepository::list_public_keys(std::string_view user_ref, bool only_activated) {
+  PREPARE(s,
+          "SELECT ref, user_ref, name, key, activated, created_at FROM public_keys "
+          "WHERE user_ref = ? AND (? = 0 OR activated = 1) ORDER BY created_at, ref");
+  s.bind(1, user_ref).bind(2, only_activated);
+  std::vector<PublicKey> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_public_key(s));
+  }
+  return out;
+}
+
+Result<bool> SqliteRepository::set_public_key_active(std::string_view user_ref, std::string_view ref, bool active) {
+  PREPARE(s, "UPDATE public_keys SET activated = ? WHERE ref = ? AND user_ref = ?");
+  s.bind(1, active).bind(2, ref).bind(3, user_ref);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes() > 0;
+}
+
+// ---------------------------------------------------------------- configurations
+
+Status SqliteRepository::insert_configuration(const StoredConfiguration& c) {
+  PREPARE(s, std::string("INSERT INTO configurations (") + kConfigCols +
+                 ", text_sealed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  const ConfigurationInfo& i = c.info;
+  s.bind(1, i.ref).bind(2, i.user_ref).bind(3, i.name).bind(4, i.activated).bind(5, i.created_at);
+  s.bind(6, i.configuration_type).bind(7, i.supply_group_code).bind(8, i.key_revision_no);
+  s.bind(9, i.tariff_index).bind(10, i.key_type).bind(11, i.key_expiry_no).bind(12, i.base_date);
+  s.bind(13, i.encryption_algorithm).bind(14, i.decoder_key_generation_algorithm);
+  s.bind(15, i.issuer_identification_no).bind(16, i.token_carrier_type).bind_blob(17, c.sealed_text);
+  return s.run();
+}
+
+Result<std::optional<StoredConfiguration>> SqliteRepository::find_configuration(std::string_view user_ref,
+                                                                                std::string_view ref) {
+  PREPARE(s, sel(kConfigCols, ", text_sealed FROM configurations WHERE ref = ? AND user_ref = ?"));
+  s.bind(1, ref).bind(2, user_ref);
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<StoredConfiguration>();
+  StoredConfiguration c;
+  c.info = read_config(s);
+  c.sealed_text = s.blob(16);
+  return std::optional<StoredConfiguration>(std::move(c));
+}
+
+Result<std::vector<ConfigurationInfo>> SqliteRepository::list_configurations(std::string_view user_ref) {
+  PREPARE(s, sel(kConfigCols, "FROM configurations WHERE user_ref = ? ORDER BY created_at, ref"));
+  s.bind(1, user_ref);
+  std::vector<ConfigurationInfo> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_config(s));
+  }
+  return out;
+}
+
+Result<bool> SqliteRepository::set_configuration_active(std::string_view user_ref, std::string_view ref,
+                                                        bool active) {
+  PREPARE(s, "UPDATE configurations SET activated = ? WHERE ref = ? AND user_ref = ?");
+  s.bind(1, active).bind(2, ref).bind(3, user_ref);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes() > 0;
+}
+
+// ---------------------------------------------------------------- meters
+
+Result<std::optional<Meter>> SqliteRepository::find_meter(std::string_view user_ref, std::string_view drn) {
+  PREPARE(s, sel(kMeterCols, "FROM meters WHERE user_ref = ? AND drn = ?"));
+  s.bind(1, user_ref).bind(2, drn);
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<Meter>();
+  return std::optional<Meter>(read_meter(s));
+}
+
+Result<std::vector<Meter>> SqliteRepository::list_meters(std::string_view user_ref) {
+  PREPARE(s, sel(kMeterCols, "FROM meters WHERE user_ref = ? ORDER BY drn"));
+  s.bind(1, user_ref);
+  std::vector<Meter> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_meter(s));
+  }
+  return out;
+}
+
+Status SqliteRepository::upsert_meter(const Meter& m) {
+  PREPARE(s, std::string("INSERT INTO meters (") + kMeterCols +
+                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (user_ref, drn) DO UPDATE SET "
+                 "config_ref=excluded.config_ref, last_tid=excluded.last_tid, "
+                 "key_revision_no=excluded.key_revision_no, key_type=excluded.key_type, "
+                 "supply_group_code=excluded.supply_group_code, tariff_index=excluded.tariff_index, "
+                 "key_expiry_no=excluded.key_expiry_no, "
+                 "issuer_identification_no=excluded.issuer_identification_no, "
+                 "moved_by_kct=excluded.moved_by_kct, tid_epoch=excluded.tid_epoch");
+  s.bind(1, m.drn).bind(2, m.user_ref).bind(3, m.config_ref).bind(4, m.last_tid);
+  s.bind(5, m.key_revision_no).bind(6, m.key_type).bind(7, m.supply_group_code).bind(8, m.tariff_index);
+  s.bind(9, m.key_expiry_no).bind(10, m.issuer_identification_no).bind(11, m.moved_by_kct);
+  s.bind(12, m.tid_epoch).bind(13, m.created_at);
+  return s.run();
+}
+
+// ---------------------------------------------------------------- tokens
+
+Status SqliteRepository::insert_token(const TokenRecord& t, int tid_epoch) {
+  PREPARE(s, std::string("INSERT INTO tokens (") + kTokenCols + ", tid_epoch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, t.ref).bind(2, t.user_ref).bind(3, t.config_ref).bind(4, t.meter_no).bind(5, t.token_no);
+  s.bind(6, t.token_type).bind(7, t.token_class).bind(8, t.subclass).bind(9, t.tid).bind(10, t.set_ref);
+  s.bind(11, t.set_index).bind(12, t.request_id).bind(13, t.created_at).bind(14, tid_epoch);
+  Status st = s.run();
+  if (!st.ok() && s.last_rc() == SQLITE_CONSTRAINT_UNIQUE) {
+    return Status::AlreadyExists("token_id", "a token with this TID was already issued for this meter")
+        .with_detail(std::string(st.detail()));
+  }
+  return st;
+}
+
+Result<std::vector<TokenRecord>> SqliteRepository::token_rows(Stmt& s) {
+  std::vector<TokenRecord> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_token(s));
+  }
+  return out;
+}
+
+Result<std::optional<TokenRecord>> SqliteRepository::find_token(std::string_view user_ref, std::string_view ref) {
+  PREPARE(s, sel(kTokenCols, "FROM tokens WHERE ref = ? AND user_ref = ?"));
+  s.bind(1, ref).bind(2, user_ref);
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(read_token(s));
+}
+
+Result<std::vector<TokenRecord>> SqliteRepository::tokens_in_set(std::string_view user_ref,
+                                                                 std::string_view set_ref) {
+  PREPARE(s, sel(kTokenCols, "FROM tokens WHERE user_ref = ? AND set_ref = ? ORDER BY set_index"));
+  s.bind(1, user_ref).bind(2, set_ref);
+  return token_rows(s);
+}
+
+Result<std::vector<TokenRecord>> SqliteRepository::tokens_by_meter(std::string_view user_ref, std::string_view drn) {
+  PREPARE(s, sel(kTokenCols, "FROM tokens WHERE user_ref = ? AND meter_no = ? ORDER BY created_at, set_ref, set_index"));
+  s.bind(1, user_ref).bind(2, drn);
+  return token_rows(s);
+}
+
+Result<std::optional<TokenRecord>> SqliteRepository::find_token_by_number(std::string_view user_ref,
+                                                                          std::string_view meter_no,
+                                                                          std::string_view token_no) {
+  PREPARE(s, sel(kTokenCols,
+                 "FROM tokens WHERE user_ref = ? AND meter_no = ? AND token_no = ? ORDER BY created_at DESC LIMIT 1"));
+  s.bind(1, user_ref).bind(2, meter_no).bind(3, token_no);
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(read_token(s));
+}
+
+// ---------------------------------------------------------------- credits
+
+Result<Units> SqliteRepository::balance(std::string_view user_ref) {
+  PREPARE(s, "SELECT balance FROM balances WHERE user_ref = ?");
+  s.bind(1, user_ref);
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  return row ? s.i64(0) : Units{0};
+}
+
+Status SqliteRepository::add_to_balance(std::string_view user_ref, Units delta) {
+  // UPDATE, then INSERT for a first top-up: an UPSERT would check the CHECK on the candidate row
+  // (the bare delta) before resolving the conflict.
+  auto map = [](Status st, const Stmt& s) -> Status {
+    if (!st.ok() && s.last_rc() == SQLITE_CONSTRAINT_CHECK) {
+      return Status::FailedPrecondition("credits", "Insufficient credits");
+    }
+    return st;
+  };
+  {
+    PREPARE(s, "UPDATE balances SET balance = balance + ? WHERE user_ref = ?");
+    s.bind(1, delta).bind(2, user_ref);
+    STSVEND_RETURN_IF_ERROR(map(s.run(), s));
+    if (db_.changes() > 0) return Status::Ok();
+  }
+  PREPARE(s, "INSERT INTO balances (user_ref, balance) VALUES (?, ?)");
+  s.bind(1, user_ref).bind(2, delta);
+  return map(s.run(), s);
+}
+
+Status SqliteRepository::insert_purchase(const Purchase& p) {
+  PREPARE(s, "INSERT INTO purchases (ref, user_ref, value, units, currency, purchase_date) VALUES (?,?,?,?,?,?)");
+  s.bind(1, p.ref).bind(2, p.user_ref).bind(3, p.value).bind(4, p.units).bind(5, p.currency).bind(6, p.purchase_date);
+  return s.run();
+}
+
+Status SqliteRepository::insert_consumption(const Consumption& c) {
+  PREPARE(s, "INSERT INTO consumptions (ref, user_ref, units, consumption_date, token_ref) VALUES (?,?,?,?,?)");
+  s.bind(1, c.ref).bind(2, c.user_ref).bind(3, c.units).bind(4, c.consumption_date).bind(5, c.token_ref);
+  return s.run();
+}
+
+Result<std::vector<Purchase>> SqliteRepository::list_purchases(std::string_view user_ref) {
+  PREPARE(s,
+          "SELECT ref, user_ref, value, units, currency, purchase_date FROM purchases WHERE user_ref = ? "
+          "ORDER BY purchase_date, rowid");
+  s.bind(1, user_ref);
+  std::vector<Purchase> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(Purchase{s.text(0), s.text(1), s.i64(2), s.i64(3), s.text(4), s.i64(5)});
+  }
+  return out;
+}
+
+Result<std::vector<Consumption>> SqliteRepository::list_consumptions(std::string_view user_ref) {
+  PREPARE(s,
+          "SELECT ref, units, consumption_date, user_ref, token_ref FROM consumptions WHERE user_ref = ? "
+          "ORDER BY consumption_date, rowid");
+  s.bind(1, user_ref);
+  std::vector<Consumption> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(Consumption{s.text(0), s.i64(1), s.i64(2), s.text(3), s.text(4)});
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- idempotency
+
+Result<std::optional<IdempotencyRecord>> SqliteRepository::find_idempotency(std::string_view user_ref,
+                                                                            std::string_view key) {
+  PREPARE(s, "SELECT user_ref, key, fingerprint, set_ref, created_at FROM idempotency WHERE user_ref = ? AND key = ?");
+  s.bind(1, user_ref).bind(2, key);
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<IdempotencyRecord>();
+  return std::optional<IdempotencyRecord>(IdempotencyRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4)});
+}
+
+Status SqliteRepository::insert_idempotency(const IdempotencyRecord& r) {
+  PREPARE(s, "INSERT INTO idempotency (user_ref, key, fingerprint, set_ref, created_at) VALUES (?,?,?,?,?)");
+  s.bind(1, r.user_ref).bind(2, r.key).bind(3, r.fingerprint).bind(4, r.set_ref).bind(5, r.created_at);
+  return s.run();
+}
+
+// ---------------------------------------------------------------- nonces
+
+Result<bool> SqliteRepository::record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
+                                            Millis ttl) {
+  // The conditional upsert decides freshness and records the sighting in one statement.
+  PREPARE(s,
+          "INSERT INTO nonces (credential_key, nonce, seen_at) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (credential_key, nonce) DO UPDATE SET seen_at = excluded.seen_at "
+          "WHERE nonces.seen_at < ?4");
+  s.bind(1, credential_key).bind(2, nonce).bind(3, now).bind(4, now - ttl);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes() > 0;
+}
+
+Result<std::int64_t> SqliteRepository::prune_nonces(Millis seen_before) {
+  PREPARE(s, "DELETE FROM nonces WHERE seen_at < ?");
+  s.bind(1, seen_before);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes();
+}
+
+// ---------------------------------------------------------------- notifications
+
+Status SqliteRepository::insert_notification(const Notification& n) {
+  PREPARE(s,
+          "INSERT INTO notifications (ref, user_ref, subject, text, type, affected, read, read_date, created_date) "
+          "VALUES (?,?,?,?,?,?,?,?,?)");
+  s.bind(1, n.ref).bind(2, n.user_ref).bind(3, n.subject).bind(4, n.text).bind(5, n.type).bind(6, n.affected);
+  s.bind(7, n.read).bind(8, n.read_date).bind(9, n.created_date);
+  return s.run();
+}
+
+Result<std::vector<Notification>> SqliteRepository::list_notifications(std::string_view user_ref) {
+  PREPARE(s,
+          "SELECT ref, user_ref, subject, text, type, affected, read, read_date, created_date FROM notifications "
+          "WHERE user_ref = ? ORDER BY created_date DESC, rowid DESC");
+  s.bind(1, user_ref);
+  std::vector<Notification> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_notification(s));
+  }
+  return out;
+}
+
+Result<bool> SqliteRepository::set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
+                                                     std::optional<Millis> read_date) {
+  PREPARE(s, "UPDATE notifications SET read = ?, read_date = ? WHERE ref = ? AND user_ref = ?");
+  s.bind(1, read).bind(2, read_date).bind(3, ref).bind(4, user_ref);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes() > 0;
+}
+
+// ---------------------------------------------------------------- settings
+
+Result<std::optional<std::string>> SqliteRepository::get_setting(std::string_view key) {
+  PREPARE(s, "SELECT value FROM settings WHERE key = ?");
+  s.bind(1, key);
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.text(0));
+}
+
+Status SqliteRepository::put_setting(std::string_view key, std::string_view value) {
+  PREPARE(s, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  s.bind(1, key).bind(2, value);
+  return s.run();
+}
+
+}  // namespace stsvend::store::sqlite

@@ -1,0 +1,81 @@
+// The Repository on one SQLite connection; every statement is prepared once per connection.
+#pragma once
+
+#include "store/repository.h"
+#include "store/sqlite/connection.h"
+
+namespace stsvend::store::sqlite {
+
+class SqliteRepository final : public Repository {
+ public:
+  explicit SqliteRepository(Connection& db) noexcept : db_(db) {}
+
+  Status insert_user(const User& user, std::string_view password_hash) override;
+  Result<std::optional<StoredUser>> find_user(std::string_view ref) override;
+  Result<std::optional<StoredUser>> find_user_by_username(std::string_view username) override;
+  Status update_user(const User& user, std::string_view password_hash) override;
+  Result<std::vector<User>> list_users() override;
+  Result<std::int64_t> count_users() override;
+
+  Status insert_credential(const StoredCredential& credential) override;
+  Result<std::optional<StoredCredential>> find_credential(std::string_view user_ref,
+                                                          std::string_view ref) override;
+  Result<std::optional<StoredCredential>> find_credential_by_key(std::string_view key) override;
+  Result<std::vector<StoredCredential>> list_credentials(std::string_view user_ref) override;
+  Result<bool> set_credential_active(std::string_view user_ref, std::string_view ref, bool active) override;
+
+  Status insert_public_key(const PublicKey& key) override;
+  Result<std::vector<PublicKey>> list_public_keys(std::string_view user_ref, bool only_activated) override;
+  Result<bool> set_public_key_active(std::string_view user_ref, std::string_view ref, bool active) override;
+
+  Status insert_configuration(const StoredConfiguration& config) override;
+  Result<std::optional<StoredConfiguration>> find_configuration(std::string_view user_ref,
+                                                                std::string_view ref) override;
+  Result<std::vector<ConfigurationInfo>> list_configurations(std::string_view user_ref) override;
+  Result<bool> set_configuration_active(std::string_view user_ref, std::string_view ref,
+                                        bool active) override;
+
+  Result<std::optional<Meter>> find_meter(std::string_view user_ref, std::string_view drn) override;
+  Result<std::vector<Meter>> list_meters(std::string_view user_ref) override;
+  Status upsert_meter(const Meter& meter) override;
+
+  Status insert_token(const TokenRecord& token, int tid_epoch) override;
+  Result<std::optional<TokenRecord>> find_token(std::string_view user_ref, std::string_view ref) override;
+  Result<std::vector<TokenRecord>> tokens_in_set(std::string_view user_ref, std::string_view set_ref) override;
+  Result<std::vector<TokenRecord>> tokens_by_meter(std::string_view user_ref, std::string_view drn) override;
+  Result<std::optional<TokenRecord>> find_token_by_number(std::string_view user_ref, std::string_view meter_no,
+                                                          std::string_view token_no) override;
+
+  Result<Units> balance(std::string_view user_ref) override;
+  Status add_to_balance(std::string_view user_ref, Units delta) override;
+  Status insert_purchase(const Purchase& purchase) override;
+  Status insert_consumption(const Consumption& consumption) override;
+  Result<std::vector<Purchase>> list_purchases(std::string_view user_ref) override;
+  Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref) override;
+
+  Result<std::optional<IdempotencyRecord>> find_idempotency(std::string_view user_ref,
+                                                            std::string_view key) override;
+  Status insert_idempotency(const IdempotencyRecord& record) override;
+
+  Result<bool> record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
+                            Millis ttl) override;
+  Result<std::int64_t> prune_nonces(Millis seen_before) override;
+
+  Status insert_notification(const Notification& notification) override;
+  Result<std::vector<Notification>> list_notifications(std::string_view user_ref) override;
+  Result<bool> set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
+                                     std::optional<Millis> read_date) override;
+
+  Result<std::optional<std::string>> get_setting(std::string_view key) override;
+  Status put_setting(std::string_view key, std::string_view value) override;
+
+ private:
+  Result<std::vector<int>> permission_ids(std::string_view credential_ref);
+  Result<std::optional<StoredCredential>> one_credential(Stmt& stmt);
+  Result<std::vector<TokenRecord>> token_rows(Stmt& stmt);
+  Result<std::optional<StoredUser>> one_user(Stmt& stmt);
+
+  Connection& db_;
+};
+
+}  // namespace stsvend::store::sqlite

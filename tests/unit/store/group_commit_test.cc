@@ -1,0 +1,191 @@
+// The group-commit writer: batching, per-job savepoints, a failed COMMIT failing the whole batch
+// (ENOSPC simulated with RLIMIT_FSIZE), and kill -9 never losing an acknowledged write.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "store/database.h"
+#include "temp_dir.h"
+
+namespace stsvend::store {
+namespace {
+
+// Built with append: g++ 12 -O2 reports a false -Wrestrict on `"k" + std::to_string(i)`.
+std::string key(const char* prefix, int i) {
+  std::string k(prefix);
+  k.append(std::to_string(i));
+  return k;
+}
+
+std::unique_ptr<Database> open_db(const std::filesystem::path& dir, std::size_t max_batch = 512) {
+  SqliteOptions o;
+  o.path = dir / "t.db";
+  o.max_batch = max_batch;
+  auto db = open_sqlite_database(o);
+  EXPECT_TRUE(db.ok()) << db.status().message();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+std::optional<std::string> setting(Database& db, const std::string& key) {
+  auto lease = db.read();
+  EXPECT_TRUE(lease.ok());
+  auto v = (*lease)->repo().get_setting(key);
+  EXPECT_TRUE(v.ok());
+  return *v;
+}
+
+TEST(GroupCommit, ConcurrentJobsShareCommits) {
+  testing::TempDir dir;
+  auto db = open_db(dir.path());
+  constexpr int kThreads = 16, kPerThread = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string k = key("k", t);
+        k.append("-").append(std::to_string(i));
+        Status st = db->write([&](Repository& r) { return r.put_setting(k, "v"); });
+        if (!st.ok()) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  Database::Stats s = db->stats();
+  EXPECT_EQ(s.jobs, std::uint64_t{kThreads * kPerThread});
+  EXPECT_LT(s.batches, s.jobs) << "concurrent writers should share commits";
+  EXPECT_EQ(setting(*db, "k15-199"), "v");
+}
+
+TEST(GroupCommit, FailedJobRollsBackOnlyItself) {
+  testing::TempDir dir;
+  auto db = open_db(dir.path());
+  constexpr int kJobs = 400;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kJobs);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kJobs; i += 8) {
+        results[static_cast<std::size_t>(i)] = db->write([i](Repository& r) -> Status {
+          STSVEND_RETURN_IF_ERROR(r.put_setting(key("k", i), "v"));
+          if (i % 2 == 0) return Status::FailedPrecondition("job", "refused after writing");
+          return Status::Ok();
+        });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int i = 0; i < kJobs; ++i) {
+    const std::string k = key("k", i);
+    if (i % 2 == 0) {
+      EXPECT_EQ(results[static_cast<std::size_t>(i)].code(), Status::Code::kFailedPrecondition);
+      EXPECT_FALSE(setting(*db, k).has_value()) << k;
+    } else {
+      EXPECT_TRUE(results[static_cast<std::size_t>(i)].ok());
+      EXPECT_EQ(setting(*db, k), "v") << k;
+    }
+  }
+}
+
+TEST(GroupCommit, ThrowingJobIsContained) {
+  testing::TempDir dir;
+  auto db = open_db(dir.path());
+  Status st = db->write([](Repository& r) -> Status {
+    (void)r.put_setting("a", "b");
+    throw std::runtime_error("boom");
+  });
+  EXPECT_EQ(st.code(), Status::Code::kInternal);
+  EXPECT_FALSE(setting(*db, "a").has_value());
+  EXPECT_TRUE(db->write([](Repository& r) { return r.put_setting("c", "d"); }).ok());
+}
+
+// Disk full at COMMIT: the WAL cannot grow. Every job of the batch fails with Unavailable, none
+// of their rows exist, and the writer recovers once space is back.
+TEST(GroupCommit, FailedCommitFailsEveryJobAndWritesNothing) {
+  testing::TempDir dir;
+  auto db = open_db(dir.path());
+  ASSERT_TRUE(db->write([](Repository& r) { return r.put_setting("before", "1"); }).ok());
+  const auto wal = dir.path() / "t.db-wal";
+  ASSERT_TRUE(std::filesystem::exists(wal));
+
+  struct rlimit old_limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit tight = old_limit;
+  tight.rlim_cur = static_cast<rlim_t>(std::filesystem::file_size(wal) + 16 * 1024);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
+
+  const std::string big(256 * 1024, 'x');  // stays in the page cache until COMMIT writes the WAL
+  constexpr int kJobs = 6;
+  std::vector<Status> results(kJobs);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kJobs; ++i) {
+    threads.emplace_back([&, i] {
+      results[static_cast<std::size_t>(i)] =
+          db->write([&, i](Repository& r) { return r.put_setting(key("big", i), big); });
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ::signal(SIGXFSZ, old_handler);
+
+  for (int i = 0; i < kJobs; ++i) {
+    EXPECT_EQ(results[static_cast<std::size_t>(i)].code(), Status::Code::kUnavailable)
+        << results[static_cast<std::size_t>(i)].message();
+    EXPECT_FALSE(setting(*db, key("big", i)).has_value());
+  }
+  EXPECT_EQ(setting(*db, "before"), "1");
+  EXPECT_TRUE(db->write([](Repository& r) { return r.put_setting("after", "1"); }).ok());
+  EXPECT_EQ(setting(*db, "after"), "1");
+  db.reset();
+  auto reopened = open_db(dir.path());
+  for (int i = 0; i < kJobs; ++i) EXPECT_FALSE(setting(*reopened, key("big", i)).has_value());
+}
+
+// A child process writes and acknowledges each committed write on a pipe; the parent kills it
+// with SIGKILL mid-stream. Every acknowledged write must be there after reopening.
+TEST(GroupCommit, KillDashNineKeepsAcknowledgedWrites) {
+  testing::TempDir dir;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    SqliteOptions o;
+    o.path = dir.path() / "t.db";
+    auto child_db = open_sqlite_database(o);
+    if (!child_db.ok()) ::_exit(2);
+    for (int i = 0;; ++i) {
+      Status st = (*child_db)->write([i](Repository& r) { return r.put_setting(key("k", i), "v"); });
+      if (!st.ok()) ::_exit(3);
+      if (::write(fds[1], &i, sizeof i) != sizeof i) ::_exit(4);
+    }
+  }
+  ::close(fds[1]);
+  int last = -1;
+  for (int n = 0; n < 300; ++n) {
+    int i = 0;
+    ASSERT_EQ(::read(fds[0], &i, sizeof i), static_cast<ssize_t>(sizeof i));
+    last = i;
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(fds[0]);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto db = open_db(dir.path());
+  for (int i = 0; i <= last; ++i) ASSERT_EQ(setting(*db, key("k", i)), "v") << i;
+}
+
+}  // namespace
+}  // namespace stsvend::store

@@ -1,0 +1,154 @@
+// The SQLite schema and repository: pragmas, migrations, and the constraints that make the
+// service's invariants hold in the database itself (no TID reuse, no overdraft, tenant scoping).
+#include "store/sqlite/sqlite_repository.h"
+
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/schema.h"
+#include "temp_dir.h"
+
+namespace stsvend::store::sqlite {
+namespace {
+
+class RepositoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = Connection::open(dir_.path() / "t.db", false);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    db_ = std::move(c).value();
+    ASSERT_TRUE(migrate(*db_).ok());
+    repo_ = std::make_unique<SqliteRepository>(*db_);
+    ASSERT_TRUE(repo_->insert_user(user("u-a", "alice"), "h").ok());
+    ASSERT_TRUE(repo_->insert_user(user("u-b", "bob"), "h").ok());
+  }
+
+  static User user(std::string ref, std::string username) {
+    User u;
+    u.ref = std::move(ref);
+    u.first_name = "F";
+    u.last_name = "L";
+    u.username = std::move(username);
+    u.email = "x@y.zz";
+    u.created_at = 1;
+    return u;
+  }
+
+  static TokenRecord token(std::string ref, std::string user_ref, std::optional<std::uint32_t> tid) {
+    TokenRecord t;
+    t.ref = std::move(ref);
+    t.user_ref = std::move(user_ref);
+    t.config_ref = "c";
+    t.meter_no = "01234567890";
+    t.token_no = "12345678901234567890";
+    t.token_type = "Electricity_00";
+    t.tid = tid;
+    t.set_ref = t.ref;
+    return t;
+  }
+
+  std::int64_t pragma(const char* name) {
+    auto s = db_->prepare(std::string("PRAGMA ") + name);
+    EXPECT_TRUE(s.ok());
+    auto row = s->step();
+    EXPECT_TRUE(row.ok() && *row);
+    return s->i64(0);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Connection> db_;
+  std::unique_ptr<SqliteRepository> repo_;
+};
+
+TEST_F(RepositoryTest, DurabilityPragmas) {
+  auto s = db_->prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(*s->step());
+  EXPECT_EQ(s->text(0), "wal");
+  EXPECT_EQ(pragma("synchronous"), 2);  // FULL
+  EXPECT_EQ(pragma("foreign_keys"), 1);
+  EXPECT_EQ(pragma("busy_timeout"), 10000);
+}
+
+TEST_F(RepositoryTest, MigrationsAreRecordedAndIdempotent) {
+  EXPECT_EQ(pragma("user_version"), schema_version());
+  EXPECT_TRUE(migrate(*db_).ok());
+  EXPECT_EQ(pragma("user_version"), schema_version());
+}
+
+TEST_F(RepositoryTest, NewerSchemaIsRefused) {
+  ASSERT_TRUE(db_->exec("PRAGMA user_version=" + std::to_string(schema_version() + 1)).ok());
+  Status st = migrate(*db_);
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(st.field(), "database");
+}
+
+TEST_F(RepositoryTest, UsernameIsUnique) {
+  Status st = repo_->insert_user(user("u-c", "alice"), "h");
+  EXPECT_EQ(st.code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(st.field(), "username");
+}
+
+TEST_F(RepositoryTest, RepeatedTidIsImpossible) {
+  ASSERT_TRUE(repo_->insert_token(token("t1", "u-a", 100), 0).ok());
+  Status st = repo_->insert_token(token("t2", "u-a", 100), 0);
+  EXPECT_EQ(st.code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(st.field(), "token_id");
+  // Another tenant's meter with the same number, another TID epoch, and TID-less tokens are fine.
+  EXPECT_TRUE(repo_->insert_token(token("t3", "u-b", 100), 0).ok());
+  EXPECT_TRUE(repo_->insert_token(token("t4", "u-a", 100), 1).ok());
+  EXPECT_TRUE(repo_->insert_token(token("t5", "u-a", std::nullopt), 0).ok());
+  EXPECT_TRUE(repo_->insert_token(token("t6", "u-a", std::nullopt), 0).ok());
+}
+
+TEST_F(RepositoryTest, TokenForUnknownUserViolatesForeignKey) {
+  EXPECT_FALSE(repo_->insert_token(token("t1", "nobody", 1), 0).ok());
+}
+
+TEST_F(RepositoryTest, BalanceCannotGoNegative) {
+  EXPECT_EQ(*repo_->balance("u-a"), 0);
+  Status st = repo_->add_to_balance("u-a", -1);
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(st.field(), "credits");
+  EXPECT_EQ(st.rule(), "Insufficient credits");
+  ASSERT_TRUE(repo_->add_to_balance("u-a", 5).ok());
+  ASSERT_TRUE(repo_->add_to_balance("u-a", -5).ok());
+  EXPECT_EQ(*repo_->balance("u-a"), 0);
+  EXPECT_FALSE(repo_->add_to_balance("u-a", -1).ok());
+  EXPECT_EQ(*repo_->balance("u-a"), 0);
+}
+
+TEST_F(RepositoryTest, NonceFreshnessFollowsTtl) {
+  EXPECT_TRUE(*repo_->record_nonce("k", "n", 1000, 500));
+  EXPECT_FALSE(*repo_->record_nonce("k", "n", 1400, 500));
+  EXPECT_FALSE(*repo_->record_nonce("k", "n", 1500, 500));   // seen at 1000 >= 1500 - 500
+  EXPECT_TRUE(*repo_->record_nonce("k", "n", 1501, 500));    // older than the TTL: fresh again
+  EXPECT_TRUE(*repo_->record_nonce("k2", "n", 1501, 500));   // nonces are per credential key
+  EXPECT_EQ(*repo_->prune_nonces(1502), 2);
+}
+
+TEST_F(RepositoryTest, TenantScopedLookups) {
+  StoredCredential c;
+  c.credential.ref = "cred-a";
+  c.credential.user_ref = "u-a";
+  c.credential.key = "key-a";
+  c.sealed_secret = {1, 2, 3};
+  c.permission_ids = {3, 1};
+  ASSERT_TRUE(repo_->insert_credential(c).ok());
+  EXPECT_TRUE(repo_->find_credential("u-a", "cred-a")->has_value());
+  EXPECT_FALSE(repo_->find_credential("u-b", "cred-a")->has_value());
+  EXPECT_FALSE(*repo_->set_credential_active("u-b", "cred-a", false));
+  auto by_key = repo_->find_credential_by_key("key-a");
+  ASSERT_TRUE(by_key.ok() && by_key->has_value());
+  EXPECT_EQ((*by_key)->permission_ids, (std::vector<int>{1, 3}));
+
+  ASSERT_TRUE(repo_->insert_token(token("t1", "u-a", 7), 0).ok());
+  EXPECT_TRUE(repo_->find_token("u-a", "t1")->has_value());
+  EXPECT_FALSE(repo_->find_token("u-b", "t1")->has_value());
+  EXPECT_TRUE(repo_->tokens_in_set("u-b", "t1")->empty());
+}
+
+}  // namespace
+}  // namespace stsvend::store::sqlite
