@@ -237,7 +237,7 @@ std::string VirtualMeter::serialize() const {
   out.append("tid_store");
   for (const std::uint32_t tid : s.tid_store) out.append(" ").append(std::to_string(tid));
   out.append("\n");
-  for (const auto& [sub, tenths] : s.credit_tenths) line("credit", std::to_string(sub) + " " + std::to_string(tenths));
+  for (const auto& [sub, tenths] : s.credit_tenths) line("credit", std::to_string(sub) + std::string(" ").append(std::to_string(tenths)));
   line("maximum_power_limit", std::to_string(s.maximum_power_limit));
   line("mppul", std::to_string(s.mppul));
   line("tariff_rate", std::to_string(s.tariff_rate));
@@ -259,7 +259,7 @@ Result<VirtualMeter> VirtualMeter::deserialize(std::string_view text) {
     ++line_no;
     const std::vector<std::string_view> w = split_words(raw);
     if (w.empty()) continue;
-    const std::string where = "line " + std::to_string(line_no);
+    const std::string where = std::string("line ").append(std::to_string(line_no));
     if (!header) {
       if (w.size() != 2 || w[0] != "stsvend-meter" || w[1] != "1") {
         return Status::Corruption("state", where + ": expected header \"stsvend-meter 1\"");

@@ -1,0 +1,34 @@
+// The Nectar HMAC authentication middleware: headers, credential lookup, signature (both hex forms,
+// constant time), Content-MD5, Date skew, permission, nonce. NECTAR-V1.md §2.5–2.6; docs/api.md.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "api/http_server.h"
+#include "service/service.h"
+#include "stsvend/result.h"
+
+namespace stsvend::api {
+
+// The acting user of an authenticated request.
+struct Caller {
+  std::string user_ref;
+  std::string credential_ref;
+  std::string key;
+  std::set<std::string> permissions;
+  bool has(std::string_view permission) const { return permissions.count(std::string(permission)) != 0; }
+};
+
+// Unauthenticated (→ 401) for missing/blank headers, a malformed Authorization, an unknown or
+// deactivated key, a bad signature, a Content-MD5 mismatch, a Date off by more than the skew limit,
+// or a replayed nonce; PermissionDenied (→ 403) when the credential lacks `permission`.
+// `path` is the raw request path without the query (what the SDKs sign).
+// The order matters: nothing about a credential (its permissions) is revealed before its signature
+// verifies, and a nonce is only consumed by a request that passed every other check.
+Result<Caller> authenticate(service::Service& service, const HttpRequest& request, std::string_view path,
+                            std::string_view permission, std::int64_t now_unix_seconds);
+
+}  // namespace stsvend::api

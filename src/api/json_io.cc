@@ -1,0 +1,198 @@
+// JSON mapping helpers for the Nectar wire; NECTAR-V1.md §1.
+#include "api/json_io.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace stsvend::api {
+
+namespace {
+
+void write_double(double d, std::string& out) {
+  if (!std::isfinite(d)) {  // JSON has no NaN/Inf; never produced by our mappings
+    out += "null";
+    return;
+  }
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), d);
+  std::string_view text(buf, static_cast<std::size_t>(res.ptr - buf));
+  out.append(text);
+  if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
+}
+
+void write_value(const boost::json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += boost::json::serialize(boost::json::string_view(kv.key()));
+        out += ':';
+        write_value(kv.value(), out);
+      }
+      out += '}';
+      break;
+    }
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        write_value(e, out);
+      }
+      out += ']';
+      break;
+    }
+    case boost::json::kind::double_:
+      write_double(v.get_double(), out);
+      break;
+    default:
+      out += boost::json::serialize(v);
+      break;
+  }
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string write_json(const boost::json::value& v) {
+  std::string out;
+  out.reserve(256);
+  write_value(v, out);
+  return out;
+}
+
+Result<boost::json::object> parse_json_object(std::string_view body) {
+  std::size_t i = 0;
+  while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;
+  if (i == body.size()) return boost::json::object();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec) return Status::InvalidArgument("body", "must be valid JSON");
+  if (!v.is_object()) return Status::InvalidArgument("body", "must be a JSON object");
+  return std::move(v.as_object());
+}
+
+Result<std::optional<std::string>> scalar_text(const boost::json::object& o, std::string_view field) {
+  const auto* v = o.if_contains(field);
+  if (v == nullptr || v->is_null()) return std::optional<std::string>();
+  switch (v->kind()) {
+    case boost::json::kind::string:
+      return std::optional<std::string>(std::string(v->get_string()));
+    case boost::json::kind::int64:
+      return std::optional<std::string>(std::to_string(v->get_int64()));
+    case boost::json::kind::uint64:
+      return std::optional<std::string>(std::to_string(v->get_uint64()));
+    case boost::json::kind::double_: {
+      char buf[64];
+      auto res = std::to_chars(buf, buf + sizeof(buf), v->get_double(), std::chars_format::fixed);
+      if (res.ec != std::errc()) return Status::InvalidArgument(field, "must be a number in range");
+      return std::optional<std::string>(std::string(buf, res.ptr));
+    }
+    case boost::json::kind::bool_:
+      return std::optional<std::string>(v->get_bool() ? "true" : "false");
+    default:
+      return Status::InvalidArgument(field, "must be a string, number or boolean");
+  }
+}
+
+Result<std::optional<std::uint64_t>> uint_field(const boost::json::object& o, std::string_view field,
+                                                std::uint64_t min, std::uint64_t max) {
+  STSVEND_ASSIGN_OR_RETURN(auto text, scalar_text(o, field));
+  if (!text) return std::optional<std::uint64_t>();
+  std::string_view s = *text;
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  // A native 7.0 or "7.0" is the integer 7 (J21 writes whole doubles either way).
+  if (const auto dot = s.find('.'); dot != std::string_view::npos) {
+    const std::string_view frac = s.substr(dot + 1);
+    if (!frac.empty() && frac.find_first_not_of('0') != std::string_view::npos) {
+      return Status::InvalidArgument(field, "must be a whole number from " + std::to_string(min) + " to " +
+                                                std::to_string(max));
+    }
+    s = s.substr(0, dot);
+  }
+  std::uint64_t value = 0;
+  auto res = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (!all_digits(s) || res.ec != std::errc() || res.ptr != s.data() + s.size() || value < min || value > max) {
+    return Status::InvalidArgument(field, "must be a whole number from " + std::to_string(min) + " to " +
+                                              std::to_string(max));
+  }
+  return std::optional<std::uint64_t>(value);
+}
+
+std::optional<bool> parse_bool_text(std::string_view s) {
+  auto lower = [](std::string_view in) {
+    std::string r(in);
+    for (char& c : r) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return r;
+  };
+  const std::string l = lower(s);
+  if (l == "true" || l == "1") return true;
+  if (l == "false" || l == "0") return false;
+  return std::nullopt;
+}
+
+Result<std::optional<bool>> bool_field(const boost::json::object& o, std::string_view field) {
+  STSVEND_ASSIGN_OR_RETURN(auto text, scalar_text(o, field));
+  if (!text) return std::optional<bool>();
+  const auto b = parse_bool_text(*text);
+  if (!b) return Status::InvalidArgument(field, "must be true or false");
+  return std::optional<bool>(*b);
+}
+
+Result<std::optional<std::string>> digits_field(const boost::json::object& o, std::string_view field,
+                                                std::size_t min_len, std::size_t max_len) {
+  const auto* v = o.if_contains(field);
+  if (v != nullptr && v->is_double()) {
+    return Status::InvalidArgument(field, "must be a string of " + std::to_string(min_len) + " to " +
+                                              std::to_string(max_len) + " digits");
+  }
+  STSVEND_ASSIGN_OR_RETURN(auto text, scalar_text(o, field));
+  if (!text) return std::optional<std::string>();
+  if (!all_digits(*text) || text->size() < min_len || text->size() > max_len) {
+    if (min_len == max_len) {
+      return Status::InvalidArgument(field, "must be a string of " + std::to_string(min_len) + " digits");
+    }
+    return Status::InvalidArgument(field, "must be a string of " + std::to_string(min_len) + " to " +
+                                              std::to_string(max_len) + " digits");
+  }
+  return text;
+}
+
+Result<std::optional<std::string>> text_field(const boost::json::object& o, std::string_view field) {
+  STSVEND_ASSIGN_OR_RETURN(auto text, scalar_text(o, field));
+  if (!text) return std::optional<std::string>();
+  if (text->empty()) return Status::InvalidArgument(field, "must not be empty");
+  return text;
+}
+
+std::string iso_millis(std::int64_t unix_millis) {
+  std::int64_t secs = unix_millis / 1000;
+  std::int64_t ms = unix_millis % 1000;
+  if (ms < 0) {
+    ms += 1000;
+    secs -= 1;
+  }
+  const std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+}  // namespace stsvend::api

@@ -1,0 +1,32 @@
+// Service records → Nectar JSON objects, field names exactly as the SDKs read them (NECTAR-V1.md §3).
+// Nothing here ever writes a vending key, a decoder key, a password hash or another tenant's secret.
+#pragma once
+
+#include <optional>
+
+#include <boost/json.hpp>
+
+#include "service/service.h"
+
+namespace stsvend::api {
+
+// Units (ten-thousandths) as a JSON double, always written with a decimal point by write_json.
+boost::json::value units_json(service::Units units);
+
+boost::json::object token_json(const service::TokenRecord& t);
+boost::json::object user_json(const service::User& u);
+boost::json::object permission_json(const service::Permission& p);
+// The owner's own credential (Nectar returns the secret to its owner; see service.h).
+boost::json::object credential_json(const service::Credential& c, const std::optional<service::User>& user);
+boost::json::object public_key_json(const service::PublicKey& k);
+// `detailed` adds the non-secret STS parameters; the vending key is never part of ConfigurationInfo.
+boost::json::object configuration_json(const service::ConfigurationInfo& c, bool detailed);
+boost::json::object credits_json(const service::CreditsSummary& s);
+boost::json::object notification_json(const service::Notification& n);
+boost::json::object meter_json(const service::Meter& m);
+// The decoded fields of a token (§3.1.5), plus `result` (the meter display state) and, when this
+// system issued it for the caller, `ref`, `user_ref`, `created_at`, `meter_no`. New-key parts of key
+// change tokens are decoder key material and are left out.
+boost::json::object decoded_json(const service::DecodeResult& d, std::optional<int> base_date_year);
+
+}  // namespace stsvend::api

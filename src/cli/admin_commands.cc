@@ -1,0 +1,370 @@
+// `stsvend admin …`: users, credentials, credits, configurations and the server key, straight on the
+// data directory (SQLite WAL lets this run next to a live server). Scripts depend on the --json
+// output shapes; keep them exact (docs/api.md, "Admin CLI"). Exit 0 ok, 1 failure, 2 bad input.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <span>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "api/json_io.h"
+#include "api/service_options.h"
+#include "cli/commands.h"
+#include "service/service.h"
+#include "vault/process_hardening.h"
+
+namespace stsvend::cli {
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitBadInput = 2;
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "stsvend: %s\n", s.message().c_str());
+  switch (s.code()) {
+    case Status::Code::kInvalidArgument:
+    case Status::Code::kNotFound:
+    case Status::Code::kAlreadyExists:
+    case Status::Code::kFailedPrecondition:
+      return kExitBadInput;
+    default:
+      return kExitFailure;
+  }
+}
+
+void print_json(const boost::json::value& v) { std::printf("%s\n", api::write_json(v).c_str()); }
+
+Result<std::unique_ptr<service::Service>> open_service(const api::VaultFlags& flags) {
+  vault::disable_core_dumps();
+  STSVEND_ASSIGN_OR_RETURN(auto options, api::make_service_options(flags));
+  return service::Service::open(options);
+}
+
+void add_vault_flags(CLI::App* cmd, api::VaultFlags& v) {
+  cmd->add_option("--data-dir", v.data_dir, "Data directory (default $STSVEND_DATA_DIR or ./data)");
+  cmd->add_option("--vault", v.vault, "file|pkcs11 (default file)");
+  cmd->add_option("--pkcs11-module", v.pkcs11_module, "PKCS#11 module path");
+  cmd->add_option("--pkcs11-token", v.pkcs11_token, "PKCS#11 token label");
+  cmd->add_option("--pkcs11-pin-env", v.pkcs11_pin_env, "Environment variable holding the PKCS#11 PIN");
+}
+
+Result<std::string> read_file(const std::string& path, std::string_view flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument(flag, "cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// --- user
+
+struct UserFlags {
+  api::VaultFlags vault;
+  std::string email;
+  std::string password;
+  std::string username;
+  std::string first_name = "Admin";
+  std::string last_name = "User";
+  std::string phone_no;
+  bool admin = false;
+  bool json = false;
+};
+
+int run_user_create(const UserFlags& f) {
+  auto svc = open_service(f.vault);
+  if (!svc.ok()) return fail(svc.status());
+  service::NewUser u;
+  u.email = f.email;
+  u.password = f.password;
+  u.username = f.username.empty() ? f.email : f.username;
+  u.first_name = f.first_name;
+  u.last_name = f.last_name;
+  u.phone_no = f.phone_no;
+  u.is_admin = f.admin;
+  auto ref = (*svc)->create_user(u);
+  if (!ref.ok()) return fail(ref.status());
+  if (f.json) {
+    boost::json::object o;
+    o["ref"] = *ref;
+    print_json(o);
+  } else {
+    std::printf("created user %s (%s)\n", ref->c_str(), f.email.c_str());
+  }
+  return 0;
+}
+
+int run_user_list(const UserFlags& f) {
+  auto svc = open_service(f.vault);
+  if (!svc.ok()) return fail(svc.status());
+  auto users = (*svc)->list_users();
+  if (!users.ok()) return fail(users.status());
+  if (f.json) {
+    boost::json::array arr;
+    for (const auto& u : *users) {
+      boost::json::object o;
+      o["ref"] = u.ref;
+      o["username"] = u.username;
+      o["email"] = u.email;
+      o["activated"] = u.activated;
+      o["is_admin"] = u.is_admin;
+      o["created_at"] = service::format_millis(u.created_at);
+      arr.push_back(std::move(o));
+    }
+    print_json(arr);
+  } else {
+    for (const auto& u : *users) {
+      std::printf("%s  %-30s %-30s %s%s\n", u.ref.c_str(), u.username.c_str(), u.email.c_str(),
+                  u.activated ? "active" : "inactive", u.is_admin ? " admin" : "");
+    }
+  }
+  return 0;
+}
+
+// --- credential
+
+struct CredentialFlags {
+  api::VaultFlags vault;
+  std::string user;
+  std::string permissions = "all";
+  bool json = false;
+};
+
+Result<service::PermissionSelection> parse_permissions(const std::string& text) {
+  if (text == "all") return service::PermissionSelection::All();
+  service::PermissionSelection sel;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    int id = 0;
+    bool numeric = true;
+    for (char c : item) {
+      if (c < '0' || c > '9' || id > 100000) {
+        numeric = false;
+        break;
+      }
+      id = id * 10 + (c - '0');
+    }
+    if (!numeric) {
+      // Identifiers are accepted too ("generate_token,get_token").
+      bool found = false;
+      for (const auto& p : service::permission_catalogue()) {
+        if (p.identifier == item) {
+          id = p.id;
+          found = true;
+        }
+      }
+      if (!found) return Status::InvalidArgument("--permissions", "unknown permission '" + item + "'");
+    }
+    sel.ids.push_back(id);
+  }
+  if (sel.ids.empty()) return Status::InvalidArgument("--permissions", "must be all or a list of ids");
+  return sel;
+}
+
+int run_credential_create(const CredentialFlags& f) {
+  auto sel = parse_permissions(f.permissions);
+  if (!sel.ok()) return fail(sel.status());
+  auto svc = open_service(f.vault);
+  if (!svc.ok()) return fail(svc.status());
+  auto cred = (*svc)->create_credential(f.user, *sel);
+  if (!cred.ok()) return fail(cred.status());
+  if (f.json) {
+    boost::json::object o;
+    o["ref"] = cred->ref;
+    o["key"] = cred->key;
+    o["secret"] = cred->secret;
+    print_json(o);
+  } else {
+    std::printf("ref:    %s\nkey:    %s\nsecret: %s\n", cred->ref.c_str(), cred->key.c_str(), cred->secret.c_str());
+  }
+  return 0;
+}
+
+// --- credits
+
+struct CreditsFlags {
+  api::VaultFlags vault;
+  std::string user;
+  std::string amount;
+  std::string value;
+  std::string currency = "KES";
+  bool json = false;
+};
+
+int run_credits_add(const CreditsFlags& f) {
+  auto units = service::parse_units(f.amount, "--amount");
+  if (!units.ok()) return fail(units.status());
+  if (*units <= 0) return fail(Status::InvalidArgument("--amount", "must be greater than 0"));
+  service::Units value = *units;
+  if (!f.value.empty()) {
+    auto v = service::parse_units(f.value, "--value");
+    if (!v.ok()) return fail(v.status());
+    value = *v;
+  }
+  auto svc = open_service(f.vault);
+  if (!svc.ok()) return fail(svc.status());
+  if (Status s = (*svc)->add_credits(f.user, *units, value, f.currency); !s.ok()) return fail(s);
+  auto summary = (*svc)->credits(f.user, false);
+  if (!summary.ok()) return fail(summary.status());
+  if (f.json) {
+    boost::json::object o;
+    o["user_ref"] = f.user;
+    o["added"] = static_cast<double>(*units) / static_cast<double>(service::kUnitScale);
+    o["credits"] = static_cast<double>(summary->credits) / static_cast<double>(service::kUnitScale);
+    print_json(o);
+  } else {
+    std::printf("added %s; balance %s\n", service::format_units(*units).c_str(),
+                service::format_units(summary->credits).c_str());
+  }
+  return 0;
+}
+
+// --- config
+
+struct ConfigFlags {
+  api::VaultFlags vault;
+  std::string user;
+  std::string file;
+  bool json = false;
+};
+
+int run_config_add(const ConfigFlags& f) {
+  auto text = read_file(f.file, "--file");
+  if (!text.ok()) return fail(text.status());
+  auto svc = open_service(f.vault);
+  if (!svc.ok()) return fail(svc.status());
+  auto cfg = (*svc)->add_configuration_text(f.user, *text);
+  // The text holds the vending key: wipe our copy as soon as the service has sealed it.
+  std::fill(text->begin(), text->end(), '\0');
+  if (!cfg.ok()) return fail(cfg.status());
+  if (f.json) {
+    boost::json::object o;
+    o["ref"] = cfg->ref;
+    o["name"] = cfg->name;
+    print_json(o);
+  } else {
+    std::printf("added configuration %s (%s)\n", cfg->ref.c_str(), cfg->name.c_str());
+  }
+  return 0;
+}
+
+// --- server key
+
+struct ServerKeyFlags {
+  api::VaultFlags vault;
+  std::string file;
+};
+
+int run_server_key_show(const ServerKeyFlags& f) {
+  auto svc = open_service(f.vault);
+  if (!svc.ok()) return fail(svc.status());
+  const std::string pem = (*svc)->server_public_key_pem();
+  std::fwrite(pem.data(), 1, pem.size(), stdout);
+  if (!pem.empty() && pem.back() != '\n') std::printf("\n");
+  return 0;
+}
+
+int run_server_key_import(const ServerKeyFlags& f) {
+  auto bytes = read_file(f.file, "FILE");
+  if (!bytes.ok()) return fail(bytes.status());
+  auto options = api::make_service_options(f.vault);
+  if (!options.ok()) return fail(options.status());
+  vault::disable_core_dumps();
+  std::fprintf(stderr,
+               "stsvend: WARNING: replacing the server key pair with an imported private key.\n"
+               "stsvend: WARNING: a key that was ever published (e.g. the Nectar example pair) must NEVER\n"
+               "stsvend: WARNING: serve production: anyone can decrypt configuration uploads made to it.\n"
+               "stsvend: WARNING: restart a running server to load the new key.\n");
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes->data());
+  Status s = service::Service::import_server_key(options->data_dir, std::span<const std::uint8_t>(p, bytes->size()),
+                                                 options->pkcs11);
+  std::fill(bytes->begin(), bytes->end(), '\0');
+  if (!s.ok()) return fail(s);
+  std::fprintf(stderr, "stsvend: server key imported\n");
+  return 0;
+}
+
+}  // namespace
+
+void add_admin_commands(CLI::App& app, Context& ctx) {
+  CLI::App* admin = app.add_subcommand("admin", "Administer a data directory (works while the server runs)");
+  admin->require_subcommand(1);
+
+  CLI::App* user = admin->add_subcommand("user", "Users");
+  user->require_subcommand(1);
+  auto uf = std::make_shared<UserFlags>();
+  CLI::App* ucreate = user->add_subcommand("create", "Create a user");
+  add_vault_flags(ucreate, uf->vault);
+  ucreate->add_option("--email", uf->email, "E-mail address")->required();
+  ucreate->add_option("--password", uf->password, "Password (at least 8 characters)")->required();
+  ucreate->add_option("--username", uf->username, "Username (default: the e-mail address)");
+  ucreate->add_option("--first-name", uf->first_name, "First name");
+  ucreate->add_option("--last-name", uf->last_name, "Last name");
+  ucreate->add_option("--phone", uf->phone_no, "Phone number (digits)");
+  ucreate->add_flag("--admin", uf->admin, "Make the user an administrator");
+  ucreate->add_flag("--json", uf->json, "Print {\"ref\": …}");
+  ucreate->callback([uf, &ctx] { ctx.exit_code = run_user_create(*uf); });
+  auto ul = std::make_shared<UserFlags>();
+  CLI::App* ulist = user->add_subcommand("list", "List users");
+  add_vault_flags(ulist, ul->vault);
+  ulist->add_flag("--json", ul->json, "Print a JSON array");
+  ulist->callback([ul, &ctx] { ctx.exit_code = run_user_list(*ul); });
+
+  CLI::App* credential = admin->add_subcommand("credential", "API credentials");
+  credential->require_subcommand(1);
+  auto cf = std::make_shared<CredentialFlags>();
+  CLI::App* ccreate = credential->add_subcommand("create", "Create an API credential (key and secret)");
+  add_vault_flags(ccreate, cf->vault);
+  ccreate->add_option("--user", cf->user, "User ref")->required();
+  ccreate->add_option("--permissions", cf->permissions, "all, or permission ids/identifiers separated by commas");
+  ccreate->add_flag("--json", cf->json, "Print {\"ref\": …, \"key\": …, \"secret\": …}");
+  ccreate->callback([cf, &ctx] { ctx.exit_code = run_credential_create(*cf); });
+
+  CLI::App* credits = admin->add_subcommand("credits", "Credits");
+  credits->require_subcommand(1);
+  auto kf = std::make_shared<CreditsFlags>();
+  CLI::App* cadd = credits->add_subcommand("add", "Top up a user's credits (a purchase)");
+  add_vault_flags(cadd, kf->vault);
+  cadd->add_option("--user", kf->user, "User ref")->required();
+  cadd->add_option("--amount", kf->amount, "Units to add (decimal, up to 4 places)")->required();
+  cadd->add_option("--value", kf->value, "Money paid (default: the amount)");
+  cadd->add_option("--currency", kf->currency, "Currency of --value (default KES)");
+  cadd->add_flag("--json", kf->json, "Print {\"user_ref\": …, \"added\": …, \"credits\": …}");
+  cadd->callback([kf, &ctx] { ctx.exit_code = run_credits_add(*kf); });
+
+  CLI::App* config = admin->add_subcommand("config", "STS configurations");
+  config->require_subcommand(1);
+  auto gf = std::make_shared<ConfigFlags>();
+  CLI::App* gadd = config->add_subcommand("add", "Add a plaintext configuration file for a user");
+  add_vault_flags(gadd, gf->vault);
+  gadd->add_option("--user", gf->user, "User ref")->required();
+  gadd->add_option("--file", gf->file, "Configuration text file (NECTAR-V1 §3.5.2)")->required();
+  gadd->add_flag("--json", gf->json, "Print {\"ref\": …, \"name\": …}");
+  gadd->callback([gf, &ctx] { ctx.exit_code = run_config_add(*gf); });
+
+  auto sf = std::make_shared<ServerKeyFlags>();
+  CLI::App* skey = admin->add_subcommand("server-key", "Print the server public key (PEM), or import a key pair");
+  add_vault_flags(skey, sf->vault);
+  auto si = std::make_shared<ServerKeyFlags>();
+  CLI::App* simport = skey->add_subcommand("import", "Replace the server key pair with a PKCS#8 private key");
+  add_vault_flags(simport, si->vault);
+  simport->add_option("FILE", si->file, "PKCS#8 private key, PEM or DER")->required();
+  simport->callback([si, sf, &ctx] {
+    // `admin server-key --data-dir D import F` and `admin server-key import --data-dir D F` both work.
+    ServerKeyFlags merged = *si;
+    if (merged.vault.data_dir.empty()) merged.vault = sf->vault;
+    ctx.exit_code = run_server_key_import(merged);
+  });
+  skey->callback([sf, simport, &ctx] {
+    if (simport->parsed()) return;
+    ctx.exit_code = run_server_key_show(*sf);
+  });
+}
+
+}  // namespace stsvend::cli

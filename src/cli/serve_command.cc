@@ -1,0 +1,168 @@
+// `stsvend serve`: the Nectar v1 compatible HTTP API over the vending service. Flags and the
+// first-start bootstrap output: docs/api.md ("Running the server").
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "api/http_server.h"
+#include "api/log.h"
+#include "api/nectar_api.h"
+#include "api/service_options.h"
+#include "cli/commands.h"
+#include "service/service.h"
+#include "vault/process_hardening.h"
+
+namespace stsvend::cli {
+
+namespace {
+
+struct ServeFlags {
+  api::VaultFlags vault;
+  std::string listen;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string log_level = "info";
+  std::string price_per_token = "1.0";
+  unsigned threads = 0;
+  unsigned workers = 64;
+};
+
+// "HOST:PORT", "[v6]:PORT".
+Status parse_listen(const std::string& text, std::string* host, std::uint16_t* port) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return Status::InvalidArgument("--listen", "must be HOST:PORT");
+  }
+  std::string h = text.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string p = text.substr(colon + 1);
+  unsigned long v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return Status::InvalidArgument("--listen", "port must be a number from 0 to 65535");
+    v = v * 10 + static_cast<unsigned long>(c - '0');
+    if (v > 65535) return Status::InvalidArgument("--listen", "port must be a number from 0 to 65535");
+  }
+  *host = h;
+  *port = static_cast<std::uint16_t>(v);
+  return Status::Ok();
+}
+
+int run_serve(const ServeFlags& f) {
+  vault::disable_core_dumps();
+  if (!api::set_log_level(f.log_level)) {
+    std::fprintf(stderr, "stsvend: --log-level: must be debug, info, warn, error or off\n");
+    return 2;
+  }
+  std::string listen = f.listen;
+  if (listen.empty()) {
+    const char* env = std::getenv("STSVEND_LISTEN");
+    listen = env != nullptr && *env != '\0' ? env : "127.0.0.1:8080";
+  }
+  api::HttpServerOptions http;
+  if (Status s = parse_listen(listen, &http.host, &http.port); !s.ok()) {
+    std::fprintf(stderr, "stsvend: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    std::fprintf(stderr, "stsvend: --tls-cert and --tls-key must be given together\n");
+    return 2;
+  }
+  if (!f.tls_cert.empty()) {
+    http.tls_cert_file = f.tls_cert;
+    http.tls_key_file = f.tls_key;
+  }
+  http.io_threads = f.threads;
+  http.worker_threads = f.workers;
+
+  auto options = api::make_service_options(f.vault);
+  if (!options.ok()) {
+    std::fprintf(stderr, "stsvend: %s\n", options.status().message().c_str());
+    return 2;
+  }
+  auto price = service::parse_units(f.price_per_token, "--price-per-token");
+  if (!price.ok()) {
+    std::fprintf(stderr, "stsvend: %s\n", price.status().message().c_str());
+    return 2;
+  }
+  options->price_per_token = *price;
+
+  // Block the stop signals before any thread starts so only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto service = service::Service::open(*options);
+  if (!service.ok()) {
+    std::fprintf(stderr, "stsvend: cannot open the data directory %s: %s\n", options->data_dir.c_str(),
+                 service.status().message().c_str());
+    return service.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  if (auto boot = (*service)->bootstrap_if_new()) {
+    // Shown once, on the first start of a data directory; nothing here is ever logged again.
+    std::printf(
+        "stsvend: initialised a new data directory at %s\n"
+        "  admin user:        %s (username %s, ref %s)\n"
+        "  admin password:    %s\n"
+        "  API credential:    ref %s\n"
+        "    key:             %s\n"
+        "    secret:          %s\n"
+        "  server public key: GET /resources/nectar_public.pub or `stsvend admin server-key --data-dir %s`\n"
+        "  Store the password and secret now; they are not shown again.\n",
+        options->data_dir.c_str(), boot->email.c_str(), boot->username.c_str(), boot->user_ref.c_str(),
+        boot->password.c_str(), boot->credential_ref.c_str(), boot->credential_key.c_str(),
+        boot->credential_secret.c_str(), options->data_dir.c_str());
+    std::fflush(stdout);
+  }
+
+  api::NectarApi nectar(**service);
+  auto server = api::HttpServer::start(
+      http, [&nectar](api::HttpRequest& req, const std::string& remote) { return nectar.handle(req, remote); });
+  if (!server.ok()) {
+    std::fprintf(stderr, "stsvend: %s\n", server.status().message().c_str());
+    return 1;
+  }
+  const std::string shown_host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
+  std::printf("stsvend listening on %s://%s:%u\n", (*server)->tls() ? "https" : "http", shown_host.c_str(),
+              static_cast<unsigned>((*server)->port()));
+  std::fflush(stdout);
+  api::log_line(api::LogLevel::kInfo, "serving data directory " + options->data_dir.string());
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  api::log_line(api::LogLevel::kInfo, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                          ", stopping");
+  (*server)->stop();
+  server->reset();
+  service->reset();  // drains the writer: every acknowledged token is committed
+  api::log_line(api::LogLevel::kInfo, "stopped");
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, Context& ctx) {
+  auto f = std::make_shared<ServeFlags>();
+  CLI::App* serve = app.add_subcommand("serve", "Run the Nectar v1 compatible HTTP API");
+  serve->add_option("--data-dir", f->vault.data_dir, "Data directory (default $STSVEND_DATA_DIR or ./data)");
+  serve->add_option("--listen", f->listen, "HOST:PORT (default $STSVEND_LISTEN or 127.0.0.1:8080; port 0 = any)");
+  serve->add_option("--tls-cert", f->tls_cert, "PEM certificate chain; enables HTTPS with --tls-key");
+  serve->add_option("--tls-key", f->tls_key, "PEM private key for --tls-cert");
+  serve->add_option("--log-level", f->log_level, "debug|info|warn|error|off (default info)");
+  serve->add_option("--price-per-token", f->price_per_token, "Credits charged per token (default 1.0)");
+  serve->add_option("--threads", f->threads, "I/O threads (default: hardware threads)");
+  serve->add_option("--workers", f->workers, "Worker threads running requests (default 64)");
+  serve->add_option("--vault", f->vault.vault, "file|pkcs11 (default file)");
+  serve->add_option("--pkcs11-module", f->vault.pkcs11_module, "PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so");
+  serve->add_option("--pkcs11-token", f->vault.pkcs11_token, "PKCS#11 token label");
+  serve->add_option("--pkcs11-pin-env", f->vault.pkcs11_pin_env,
+                    "Environment variable holding the PKCS#11 user PIN (default STSVEND_PKCS11_PIN)");
+  serve->callback([f, &ctx] { ctx.exit_code = run_serve(*f); });
+}
+
+}  // namespace stsvend::cli

@@ -1,0 +1,127 @@
+// JSON mapping on the Nectar wire: decimals with a decimal point, scalar fields as strings or native
+// values, query parsing, and how a Status becomes an envelope (NECTAR-V1 §1).
+#include "api/json_io.h"
+
+#include <gtest/gtest.h>
+
+#include "api/envelope.h"
+#include "api/json_mapping.h"
+#include "api/nectar_api.h"
+
+namespace stsvend::api {
+namespace {
+
+boost::json::object obj(std::string_view text) { return boost::json::parse(text).as_object(); }
+
+TEST(JsonIo, DecimalsAlwaysHaveADecimalPoint) {
+  EXPECT_EQ(write_json(boost::json::value(100.0)), "100.0");
+  EXPECT_EQ(write_json(boost::json::value(98.5)), "98.5");
+  EXPECT_EQ(write_json(boost::json::value(0.0)), "0.0");
+  EXPECT_EQ(write_json(boost::json::value(1.2345)), "1.2345");
+  EXPECT_EQ(write_json(boost::json::value(100)), "100");  // integers stay integers
+  EXPECT_EQ(write_json(units_json(1'000'000)), "100.0");
+  EXPECT_EQ(write_json(units_json(12'345)), "1.2345");
+  boost::json::object o;
+  o["credits"] = 120.0;
+  o["name"] = "a\"b";
+  o["list"] = boost::json::array{1.0, 2};
+  EXPECT_EQ(write_json(o), R"({"credits":120.0,"name":"a\"b","list":[1.0,2]})");
+}
+
+TEST(JsonIo, ParseBody) {
+  EXPECT_TRUE(parse_json_object("").ok());
+  EXPECT_TRUE(parse_json_object("  ").ok());
+  EXPECT_EQ(parse_json_object("{").status().field(), "body");
+  EXPECT_EQ(parse_json_object("[1]").status().field(), "body");
+  EXPECT_EQ(parse_json_object("{\"a\":1}")->at("a").as_int64(), 1);
+}
+
+TEST(JsonIo, ScalarFields) {
+  const auto o = obj(R"({"a":"07","b":7,"c":7.0,"d":7.5,"e":true,"f":"TRUE","g":"0","h":{},"i":null,"j":-1})");
+  EXPECT_EQ(*uint_field(o, "a", 0, 9).value(), 7u);
+  EXPECT_EQ(*uint_field(o, "b", 0, 9).value(), 7u);
+  EXPECT_EQ(*uint_field(o, "c", 0, 9).value(), 7u);
+  EXPECT_FALSE(uint_field(o, "d", 0, 9).ok());
+  EXPECT_FALSE(uint_field(o, "b", 0, 6).ok());
+  EXPECT_FALSE(uint_field(o, "j", 0, 9).ok());
+  EXPECT_FALSE(uint_field(o, "missing", 0, 9).value().has_value());
+  EXPECT_FALSE(uint_field(o, "i", 0, 9).value().has_value());  // null is absent
+  EXPECT_TRUE(*bool_field(o, "e").value());
+  EXPECT_TRUE(*bool_field(o, "f").value());
+  EXPECT_FALSE(*bool_field(o, "g").value());
+  EXPECT_FALSE(bool_field(o, "a").ok());
+  EXPECT_EQ(scalar_text(o, "h").status().field(), "h");
+  EXPECT_EQ(uint_field(o, "d", 0, 9).status().rule(), "must be a whole number from 0 to 9");
+}
+
+TEST(JsonIo, QueryParsing) {
+  EXPECT_TRUE(parse_query("").empty());
+  EXPECT_TRUE(parse_query("null").empty());  // J24 getUtilityMeters sends "?null"
+  const auto q = parse_query("ref=a%20b&activated=1&bad=%zz&&=x&detailed=true");
+  EXPECT_EQ(q.at("ref"), "a b");
+  EXPECT_EQ(q.at("activated"), "1");
+  EXPECT_EQ(q.at("detailed"), "true");
+  EXPECT_EQ(q.count("bad"), 0u);
+  EXPECT_EQ(parse_bool_text("1"), true);
+  EXPECT_EQ(parse_bool_text("False"), false);
+  EXPECT_EQ(parse_bool_text("yes"), std::nullopt);
+}
+
+TEST(Envelope, StatusMapping) {
+  auto bad = envelope_error(Status::InvalidArgument("amount", "must be a non-negative decimal"), "rid", "/v1/tokens");
+  EXPECT_EQ(bad.http_status, 200u);
+  EXPECT_EQ(bad.nectar_code, 400);
+  const auto body = boost::json::parse(bad.body).as_object();
+  EXPECT_EQ(body.at("status").at("code").as_int64(), 400);
+  EXPECT_EQ(body.at("status").at("message").as_string(), "amount: must be a non-negative decimal");
+  EXPECT_EQ(body.at("status").at("field").as_string(), "amount");
+  EXPECT_EQ(body.at("status").at("request_id").as_string(), "rid");
+  EXPECT_FALSE(body.contains("data"));
+  EXPECT_EQ(envelope_error(Status::NotFound("config_ref", "no such configuration"), "", "/").nectar_code, 405);
+  EXPECT_EQ(envelope_error(Status::AlreadyExists("Idempotency-Key", "x"), "", "/").nectar_code, 700);
+  EXPECT_EQ(envelope_error(Status::FailedPrecondition("credits", "Insufficient credits"), "", "/").nectar_code, 500);
+  auto unauth = envelope_error(Status::Unauthenticated("signature does not match"), "", "/v1/tokens");
+  EXPECT_EQ(unauth.http_status, 401u);
+  const auto spring = boost::json::parse(unauth.body).as_object();
+  EXPECT_EQ(spring.at("status").as_int64(), 401);
+  EXPECT_EQ(spring.at("error").as_string(), "Unauthorized");
+  EXPECT_EQ(spring.at("path").as_string(), "/v1/tokens");
+  EXPECT_EQ(envelope_error(Status::PermissionDenied("x"), "", "/").http_status, 403u);
+}
+
+TEST(Envelope, SuccessShapes) {
+  const auto d = boost::json::parse(envelope_data("ok", "r", boost::json::array{}).body).as_object();
+  EXPECT_TRUE(d.at("data").at("data").is_array());
+  boost::json::object raw;
+  raw["user_ref"] = "u";
+  const auto u = boost::json::parse(envelope_raw_data("ok", "r", raw).body).as_object();
+  EXPECT_EQ(u.at("data").at("user_ref").as_string(), "u");
+  const auto n = boost::json::parse(envelope_no_data("ok", "r").body).as_object();
+  EXPECT_FALSE(n.contains("data"));
+}
+
+TEST(JsonMapping, TokenAndConfigurationShapes) {
+  service::TokenRecord t;
+  t.ref = "r";
+  t.token_no = "58971730332229211910";
+  t.user_ref = "u";
+  t.token_type = "SetWaterMeterFactor_27";
+  t.meter_no = "47500150231";
+  t.created_at = 1795389004512;
+  EXPECT_EQ(write_json(token_json(t)),
+            R"({"ref":"r","token_no":"58971730332229211910","user_ref":"u","token_type":"SetWaterMeterFactor_27",)"
+            R"("meter_no":"47500150231","created_at":")" + service::format_millis(t.created_at) + R"("})");
+  service::ConfigurationInfo c;
+  c.ref = "c";
+  c.supply_group_code = 1234;
+  c.tariff_index = 1;
+  const auto brief = configuration_json(c, false);
+  EXPECT_FALSE(brief.contains("supply_group_code"));
+  const auto detailed = configuration_json(c, true);
+  EXPECT_EQ(detailed.at("supply_group_code").as_string(), "001234");
+  EXPECT_EQ(detailed.at("tariff_index").as_string(), "01");
+  EXPECT_FALSE(detailed.contains("vending_key"));
+}
+
+}  // namespace
+}  // namespace stsvend::api
