@@ -546,6 +546,10 @@ Result<ConfigurationInfo> ServiceImpl::store_configuration(std::string_view user
   if (config.type != "native") {
     return Status::InvalidArgument("type", "only native configurations can be stored");
   }
+  // The engine loads any well-formed file; a configuration that could never vend (a vending key
+  // whose length does not fit the DKGA, MISTY1 without DKGA-04, DKGA-01) is refused here, before
+  // anything is stored.
+  STSVEND_RETURN_IF_ERROR(sts::check_key_combination(config));
   ConfigurationInfo info;
   info.ref = random_uuid_v4();
   info.user_ref = std::string(user_ref);

@@ -123,27 +123,27 @@ class SqliteDatabase final : public Database {
       }
       const auto batch_start = std::chrono::steady_clock::now();
       commit_nanos_ = 0;
-      run_batch(batch);
+      std::vector<Status> results = run_batch(batch);
       {
+        // Counted before any caller wakes, so a caller that reads stats after its write sees it.
         std::lock_guard<std::mutex> lock(mu_);
         stats_.batches += 1;
         stats_.jobs += batch.size();
         stats_.batch_nanos += elapsed_nanos(batch_start);
         stats_.commit_nanos += commit_nanos_;
       }
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
       batch.clear();
     }
   }
 
-  // BEGIN IMMEDIATE; per job SAVEPOINT / RELEASE (ROLLBACK TO on failure); COMMIT. Promises are
-  // completed only after COMMIT returned, so no caller ever sees a result that is not durable.
-  void run_batch(std::vector<std::unique_ptr<PendingJob>>& batch) {
+  // BEGIN IMMEDIATE; per job SAVEPOINT / RELEASE (ROLLBACK TO on failure); COMMIT. Returns one
+  // result per job; the caller completes the promises only after this returned, so no caller ever
+  // sees a result that is not durable.
+  std::vector<Status> run_batch(std::vector<std::unique_ptr<PendingJob>>& batch) {
     Connection& db = *writer_conn_;
     Status begun = db.run("BEGIN IMMEDIATE");
-    if (!begun.ok()) {
-      fail_all(batch, std::move(begun));
-      return;
-    }
+    if (!begun.ok()) return fail_all(batch.size(), std::move(begun));
     std::vector<Status> results;
     results.reserve(batch.size());
     for (auto& pending : batch) {
@@ -164,18 +164,16 @@ class SqliteDatabase final : public Database {
       // The transaction itself is broken (I/O error inside a savepoint): nothing of the batch
       // may be reported as done.
       (void)db.run("ROLLBACK");
-      fail_all(batch, std::move(st));
-      return;
+      return fail_all(batch.size(), std::move(st));
     }
     const auto commit_start = std::chrono::steady_clock::now();
     Status committed = db.run("COMMIT");
     commit_nanos_ += elapsed_nanos(commit_start);
     if (!committed.ok()) {
       (void)db.run("ROLLBACK");
-      fail_all(batch, std::move(committed));
-      return;
+      return fail_all(batch.size(), std::move(committed));
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+    return results;
   }
 
   Status run_job(WriteJob& job) {
@@ -192,11 +190,14 @@ class SqliteDatabase final : public Database {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count());
   }
 
-  static void fail_all(std::vector<std::unique_ptr<PendingJob>>& batch, Status cause) {
+  static std::vector<Status> fail_all(std::size_t n, Status cause) {
     std::string detail(cause.detail().empty() ? cause.message() : std::string(cause.detail()));
-    for (auto& pending : batch) {
-      pending->done.set_value(Status::Unavailable("storage failed; nothing was committed, retry").with_detail(detail));
+    std::vector<Status> results;
+    results.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      results.push_back(Status::Unavailable("storage failed; nothing was committed, retry").with_detail(detail));
     }
+    return results;
   }
 
   SqliteOptions options_;

@@ -58,8 +58,42 @@ TEST(ConfigValidation, KeyExpiryNo) { expect_config_error(with_line("key_expiry_
 TEST(ConfigValidation, EncryptionAlgorithm) {
   expect_config_error(with_line("encryption_algorithm", "encryption_algorithm: aes"), "encryption_algorithm");
 }
+// The file format checks fields on their own (the seeds' own example pairs DKGA-04 with a 64-bit key
+// and must load); the cross-field rules are check_key_combination's, run on every key derivation.
+void expect_combination_error(const std::string& text, const std::string& field) {
+  auto c = parse_config_text(text);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  Status s = check_key_combination(*c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.field(), field) << s.message();
+  auto key = derive_decoder_key(*c, "00000000000");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().field(), field) << key.status().message();
+}
+
 TEST(ConfigValidation, MistyNeedsDkga04) {
-  expect_config_error(with_line("encryption_algorithm", "encryption_algorithm: misty"), "encryption_algorithm");
+  expect_combination_error(with_line("encryption_algorithm", "encryption_algorithm: misty"), "encryption_algorithm");
+}
+TEST(ConfigValidation, SeedExampleFileParses) {
+  // The walkthrough's file exactly as published (trailing space after the name included).
+  const std::string seed =
+      "name: example_config \n"
+      "key_expiry_no: 255\n"
+      "encryption_algorithm: sta\n"
+      "token_carrier_type: numeric\n"
+      "decoder_key_generation_algorithm: 04\n"
+      "tariff_index: 01\n"
+      "key_revision_no: 1\n"
+      "vending_key: 0123456789abcdef\n"
+      "supply_group_code: 123456\n"
+      "key_type: 3\n"
+      "base_date: 2035\n"
+      "issuer_identification_no: 600727\n";
+  auto c = parse_config_text(seed);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->name, "example_config");
+  EXPECT_EQ(c->decoder_key_generation_algorithm, Dkga::k04);
+  EXPECT_EQ(check_key_combination(*c).field(), "vending_key");
 }
 TEST(ConfigValidation, TokenCarrierType) {
   expect_config_error(with_line("token_carrier_type", "token_carrier_type: magnetic"), "token_carrier_type");
@@ -78,8 +112,8 @@ TEST(ConfigValidation, VendingKeyHex) {
 }
 TEST(ConfigValidation, VendingKeyLengthForDkga) {
   expect_config_error(with_line("vending_key", "vending_key: 0123456789abcd"), "vending_key");
-  expect_config_error(with_line("decoder_key_generation_algorithm", "decoder_key_generation_algorithm: 04"),
-                      "vending_key");
+  expect_combination_error(with_line("decoder_key_generation_algorithm", "decoder_key_generation_algorithm: 04"),
+                           "vending_key");
 }
 TEST(ConfigValidation, SupplyGroupCode) {
   expect_config_error(with_line("supply_group_code", "supply_group_code: 1234567"), "supply_group_code");
