@@ -12,12 +12,7 @@ class TokenCipher::Impl {
  public:
   crypto::StaSchedule sta;  // EA07 only
   std::unique_ptr<crypto::BlockCipher64> block;  // EA09, EA11
-  ~Impl() {
-    volatile std::uint16_t* p = sta.encrypt_select.data();
-    for (std::size_t i = 0; i < sta.encrypt_select.size(); ++i) p[i] = 0;
-    p = sta.decrypt_select.data();
-    for (std::size_t i = 0; i < sta.decrypt_select.size(); ++i) p[i] = 0;
-  }
+  ~Impl() { sta.wipe(); }
 };
 
 TokenCipher::TokenCipher(EncryptionAlgorithm ea, std::unique_ptr<Impl> impl) : ea_(ea), impl_(std::move(impl)) {}

@@ -1,7 +1,10 @@
-// EA07 STA (see sta.h). A round is 16 lookups in nibble-indexed tables that fold the selected
-// substitution box and the bit permutation together (4 KiB, so every lookup hits L1).
+// EA07 STA (see sta.h). A round is 8 lookups, one per byte, in tables that fold the key-selected
+// substitution boxes of the byte's two nibbles together with the bit permutation. Decryption uses
+// the same shape: the inverse substitution of one round folded with the inverse permutation that
+// starts the next.
 #include "sts/crypto/sta.h"
 
+#include <array>
 #include <bit>
 
 namespace stsvend::sts::crypto {
@@ -38,73 +41,99 @@ constexpr std::uint64_t permute(std::uint64_t x, const std::array<std::uint8_t, 
   return y;
 }
 
+// A byte's box selection `c`: bit 0 for its low nibble, bit 1 for its high nibble.
+// Encryption: selector 0 -> S1, 1 -> S2. Decryption: selector 1 -> inv(S1), 0 -> inv(S2).
+constexpr unsigned substitute_enc(unsigned c, unsigned b) {
+  const auto& lo = (c & 1) ? kS2 : kS1;
+  const auto& hi = (c & 2) ? kS2 : kS1;
+  return static_cast<unsigned>(hi[b >> 4] << 4 | lo[b & 15]);
+}
+constexpr unsigned substitute_dec(unsigned c, unsigned b) {
+  const auto& lo = (c & 1) ? kS1Inv : kS2Inv;
+  const auto& hi = (c & 2) ? kS1Inv : kS2Inv;
+  return static_cast<unsigned>(hi[b >> 4] << 4 | lo[b & 15]);
+}
+
 struct Tables {
-  // enc[n][s][v]: nibble n holding v, substituted with box s (0: S1, 1: S2), then permuted.
-  std::array<std::array<std::array<std::uint64_t, 16>, 2>, 16> enc{};
-  // pinv[n][v]: nibble n holding v, moved by the inverse permutation.
-  std::array<std::array<std::uint64_t, 16>, 16> pinv{};
-  // dec[s][v]: inverse substitution, s = 1 -> inv(S1), s = 0 -> inv(S2).
-  std::array<std::array<std::uint8_t, 16>, 2> dec{};
+  std::uint64_t enc[8][4][256];      // P(S_c(b) << 8j)
+  std::uint64_t dec_fold[8][4][256]; // P^-1(S^-1_c(b) << 8j)
+  std::uint64_t pinv[8][256];        // P^-1(b << 8j)
+  std::uint8_t dec_sub[4][256];      // S^-1_c(b)
 };
 
-constexpr Tables make_tables() {
-  Tables t;
-  for (unsigned n = 0; n < 16; ++n) {
-    for (unsigned v = 0; v < 16; ++v) {
-      t.enc[n][0][v] = permute(std::uint64_t{kS1[v]} << (4 * n), kP);
-      t.enc[n][1][v] = permute(std::uint64_t{kS2[v]} << (4 * n), kP);
-      t.pinv[n][v] = permute(std::uint64_t{v} << (4 * n), kPInv);
+Tables make_tables() {
+  Tables t{};
+  for (unsigned c = 0; c < 4; ++c) {
+    for (unsigned b = 0; b < 256; ++b) {
+      t.dec_sub[c][b] = static_cast<std::uint8_t>(substitute_dec(c, b));
+      for (unsigned j = 0; j < 8; ++j) {
+        t.enc[j][c][b] = permute(std::uint64_t{substitute_enc(c, b)} << (8 * j), kP);
+        t.dec_fold[j][c][b] = permute(std::uint64_t{substitute_dec(c, b)} << (8 * j), kPInv);
+      }
     }
   }
-  t.dec[0] = kS2Inv;
-  t.dec[1] = kS1Inv;
+  for (unsigned j = 0; j < 8; ++j)
+    for (unsigned b = 0; b < 256; ++b) t.pinv[j][b] = permute(std::uint64_t{b} << (8 * j), kPInv);
   return t;
 }
 
-constinit const Tables kTables = make_tables();
+// Built once at start-up; read-only afterwards.
+const Tables kTables = make_tables();
 
-// Gathers bit (4n + offset) of k for n = 0..15 into bit n of the result.
-constexpr std::uint16_t nibble_bits(std::uint64_t k, unsigned offset) {
-  std::uint16_t m = 0;
-  for (unsigned n = 0; n < 16; ++n) m = static_cast<std::uint16_t>(m | ((k >> (4 * n + offset)) & 1) << n);
-  return m;
+// Box selection of byte j: key bits (8j + offset) and (8j + 4 + offset).
+constexpr unsigned byte_selection(std::uint64_t k, unsigned j, unsigned offset) {
+  return static_cast<unsigned>(((k >> (8 * j + offset)) & 1) | (((k >> (8 * j + 4 + offset)) & 1) << 1));
+}
+
+inline std::uint64_t round8(const std::uint64_t* const t[8], std::uint64_t x) {
+  return t[0][x & 0xFF] | t[1][(x >> 8) & 0xFF] | t[2][(x >> 16) & 0xFF] | t[3][(x >> 24) & 0xFF] |
+         t[4][(x >> 32) & 0xFF] | t[5][(x >> 40) & 0xFF] | t[6][(x >> 48) & 0xFF] | t[7][x >> 56];
 }
 
 }  // namespace
 
+void StaSchedule::wipe() noexcept {
+  volatile const std::uint64_t** p = const_cast<volatile const std::uint64_t**>(&encrypt_round[0][0]);
+  for (std::size_t i = 0; i < 16 * 8; ++i) p[i] = nullptr;
+  p = const_cast<volatile const std::uint64_t**>(&decrypt_round[0][0]);
+  for (std::size_t i = 0; i < 15 * 8; ++i) p[i] = nullptr;
+  volatile std::uint8_t* q = decrypt_last;
+  for (std::size_t i = 0; i < 8; ++i) q[i] = 0;
+}
+
 StaSchedule sta_schedule(std::uint64_t key) noexcept {
   StaSchedule s;
-  // Encryption (the peer's form): round key starts as ~K rotated right by 12 and rotates left by 1
-  // per round; bit 4n+3 of the round key = 0 selects S1 for nibble n.
+  // Encryption (the peer's form): the round key starts as ~K rotated right by 12 and rotates left
+  // by 1 per round; bit 4n+3 of the round key selects the box of nibble n.
   std::uint64_t k = std::rotr(~key, 12);
-  for (unsigned r = 0; r < 16; ++r, k = std::rotl(k, 1)) s.encrypt_select[r] = nibble_bits(k, 3);
-  // Decryption walks the schedule backwards: raw K rotated right by 1 per round; bit 4n = 1
-  // selects inv(S1), 0 selects inv(S2).
+  for (unsigned r = 0; r < 16; ++r, k = std::rotl(k, 1))
+    for (unsigned j = 0; j < 8; ++j) s.encrypt_round[r][j] = kTables.enc[j][byte_selection(k, j, 3)];
+  // Decryption walks the schedule backwards: raw K rotated right by 1 per round; bit 4n selects.
   k = key;
-  for (unsigned r = 0; r < 16; ++r, k = std::rotr(k, 1)) s.decrypt_select[r] = nibble_bits(k, 0);
+  for (unsigned r = 0; r < 16; ++r, k = std::rotr(k, 1)) {
+    for (unsigned j = 0; j < 8; ++j) {
+      const unsigned c = byte_selection(k, j, 0);
+      if (r < 15) s.decrypt_round[r][j] = kTables.dec_fold[j][c];
+      else s.decrypt_last[j] = static_cast<std::uint8_t>(c);
+    }
+  }
   return s;
 }
 
-std::uint64_t sta_encrypt(const StaSchedule& schedule, std::uint64_t x) noexcept {
-  for (unsigned r = 0; r < 16; ++r) {
-    const unsigned sel = schedule.encrypt_select[r];
-    std::uint64_t y = 0;
-    for (unsigned n = 0; n < 16; ++n) y |= kTables.enc[n][(sel >> n) & 1][(x >> (4 * n)) & 15];
-    x = y;
-  }
+std::uint64_t sta_encrypt(const StaSchedule& s, std::uint64_t x) noexcept {
+  for (unsigned r = 0; r < 16; ++r) x = round8(s.encrypt_round[r], x);
   return x;
 }
 
-std::uint64_t sta_decrypt(const StaSchedule& schedule, std::uint64_t x) noexcept {
-  for (unsigned r = 0; r < 16; ++r) {
-    std::uint64_t y = 0;
-    for (unsigned n = 0; n < 16; ++n) y |= kTables.pinv[n][(x >> (4 * n)) & 15];
-    const unsigned sel = schedule.decrypt_select[r];
-    std::uint64_t z = 0;
-    for (unsigned n = 0; n < 16; ++n) z |= std::uint64_t{kTables.dec[(sel >> n) & 1][(y >> (4 * n)) & 15]} << (4 * n);
-    x = z;
-  }
-  return x;
+std::uint64_t sta_decrypt(const StaSchedule& s, std::uint64_t x) noexcept {
+  // Round r is P^-1 then S^-1_r; P^-1 of round r+1 is folded into S^-1_r's tables.
+  static const std::uint64_t* const kPinv[8] = {kTables.pinv[0], kTables.pinv[1], kTables.pinv[2], kTables.pinv[3],
+                                                kTables.pinv[4], kTables.pinv[5], kTables.pinv[6], kTables.pinv[7]};
+  x = round8(kPinv, x);
+  for (unsigned r = 0; r < 15; ++r) x = round8(s.decrypt_round[r], x);
+  std::uint64_t out = 0;
+  for (unsigned j = 0; j < 8; ++j) out |= std::uint64_t{kTables.dec_sub[s.decrypt_last[j]][(x >> (8 * j)) & 0xFF]} << (8 * j);
+  return out;
 }
 
 }  // namespace stsvend::sts::crypto

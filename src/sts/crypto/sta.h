@@ -2,16 +2,18 @@
 // block with a 64-bit key. REFERENCE.md §7.1; tables and key schedule in docs/token-format.md ("STA").
 #pragma once
 
-#include <array>
 #include <cstdint>
 
 namespace stsvend::sts::crypto {
 
-// The per-round substitution selectors of one key, computed once (16 bits per round: bit n
-// selects the box of nibble n).
+// One key's rounds, prepared once: for every round and byte position, the lookup table that applies
+// that round's key-selected substitution boxes and the bit permutation to that byte. Holds key-derived
+// data: wipe() it when done (TokenCipher does).
 struct StaSchedule {
-  std::array<std::uint16_t, 16> encrypt_select{};
-  std::array<std::uint16_t, 16> decrypt_select{};
+  const std::uint64_t* encrypt_round[16][8] = {};
+  const std::uint64_t* decrypt_round[15][8] = {};  // inverse substitution of round r, then P^-1
+  std::uint8_t decrypt_last[8] = {};               // box selection of the final inverse substitution
+  void wipe() noexcept;
 };
 
 // key: the STA key integer (DecoderKey::sta_integer(), i.e. the little-endian load of the stored
