@@ -30,7 +30,7 @@ bool equal_ignore_case(std::string_view a, std::string_view b) {
 }  // namespace
 
 Result<Caller> authenticate(service::Service& service, const HttpRequest& request, std::string_view path,
-                            std::string_view permission, std::int64_t now_unix_seconds) {
+                            std::string_view permission, std::int64_t now_unix_seconds, bool defer_nonce) {
   const auto header = [&request](std::string_view name) -> std::string_view {
     const auto it = request.find(name);
     return it == request.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
@@ -67,11 +67,13 @@ Result<Caller> authenticate(service::Service& service, const HttpRequest& reques
   if (!permission.empty() && cred->permissions.count(std::string(permission)) == 0) {
     return Status::PermissionDenied("credentials lack the permission " + std::string(permission));
   }
-  if (Status s = service.consume_nonce(auth.key, nonce); !s.ok()) {
+  Caller caller;
+  if (defer_nonce) {
+    caller.pending_nonce = std::string(nonce);
+  } else if (Status s = service.consume_nonce(auth.key, nonce); !s.ok()) {
     if (s.code() == Status::Code::kAlreadyExists) return Status::Unauthenticated("nonce already used");
     return s;
   }
-  Caller caller;
   caller.user_ref = cred->user_ref;
   caller.credential_ref = cred->ref;
   caller.key = cred->key;

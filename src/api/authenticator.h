@@ -19,6 +19,9 @@ struct Caller {
   std::string credential_ref;
   std::string key;
   std::set<std::string> permissions;
+  // Set when authenticate was asked to defer the nonce: the handler must see it recorded (the vend
+  // transaction does) or call Service::consume_nonce before answering.
+  std::string pending_nonce;
   bool has(std::string_view permission) const { return permissions.count(std::string(permission)) != 0; }
 };
 
@@ -28,7 +31,8 @@ struct Caller {
 // `path` is the raw request path without the query (what the SDKs sign).
 // The order matters: nothing about a credential (its permissions) is revealed before its signature
 // verifies, and a nonce is only consumed by a request that passed every other check.
+// With defer_nonce the nonce is not consumed here but returned in Caller::pending_nonce.
 Result<Caller> authenticate(service::Service& service, const HttpRequest& request, std::string_view path,
-                            std::string_view permission, std::int64_t now_unix_seconds);
+                            std::string_view permission, std::int64_t now_unix_seconds, bool defer_nonce = false);
 
 }  // namespace stsvend::api

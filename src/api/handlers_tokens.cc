@@ -44,8 +44,17 @@ Reply NectarApi::post_tokens(Ctx& c) {
     // J21 asks for the 1st and 2nd section in two calls; tie them to one set and one charge.
     vend.idempotency_key = legacy_kct_idempotency_key(request, now_ms() / 1000);
   }
+  vend.nonce_key = c.caller.key;
+  vend.nonce = c.caller.pending_nonce;
   auto result = service_.vend(vend);
-  if (!result.ok()) return error(c, result.status());
+  if (!result.ok()) {
+    if (result.status().code() == Status::Code::kUnauthenticated) {
+      c.caller.pending_nonce.clear();  // it was a replay: the nonce is on record already
+      return envelope_error(result.status(), c.request_id, c.path);
+    }
+    return error(c, result.status());
+  }
+  c.caller.pending_nonce.clear();  // recorded by the vend transaction
   if (!result->replayed) {
     for (const auto& t : result->tokens) metrics_.record_tokens(t.token_type, 1);
   }

@@ -160,7 +160,10 @@ HttpResponse NectarApi::handle(HttpRequest& request, const std::string& remote) 
   } else {
     Status auth_status;
     if (!route->permission.empty()) {
-      auto caller = authenticate(service_, request, ctx.path, permission_for(*route, ctx), now_ms() / 1000);
+      // A vend records its nonce inside its own transaction (one durable write per vend).
+      const bool defer_nonce = route->fn == &NectarApi::post_tokens;
+      auto caller =
+          authenticate(service_, request, ctx.path, permission_for(*route, ctx), now_ms() / 1000, defer_nonce);
       if (caller.ok()) {
         ctx.caller = std::move(caller).value();
       } else {
@@ -181,6 +184,16 @@ HttpResponse NectarApi::handle(HttpRequest& request, const std::string& remote) 
       }
     } else {
       reply = (this->*(route->fn))(ctx);
+      if (!ctx.caller.pending_nonce.empty()) {
+        // The handler answered without recording the nonce (an error before or inside the vend):
+        // record it now, so not even a failed request can be replayed.
+        Status s = service_.consume_nonce(ctx.caller.key, ctx.caller.pending_nonce);
+        if (s.code() == Status::Code::kAlreadyExists) {
+          reply = envelope_error(Status::Unauthenticated("nonce already used"), ctx.request_id, ctx.path);
+        } else if (!s.ok()) {
+          reply = error(ctx, s);
+        }
+      }
     }
   }
 

@@ -119,6 +119,12 @@ struct VendRequest {
   std::optional<std::string> idempotency_key;
   std::string request_fingerprint;  // hash of the canonical request body
   std::string request_id;
+  // The authenticated request's nonce (credential key + nonce). When set, vend records it durably in
+  // the same transaction as the tokens, so a signed vend costs one durable write, not two. A replayed
+  // nonce fails the vend with Unauthenticated. If vend returns any error the nonce is NOT recorded:
+  // the caller must consume it (consume_nonce) before answering.
+  std::string nonce_key;
+  std::string nonce;
 
   VendRequest() = default;
   VendRequest(VendRequest&&) noexcept = default;

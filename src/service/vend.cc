@@ -121,9 +121,26 @@ Result<VendResult> ServiceImpl::vend(const VendRequest& req) {
     return r;
   };
   if (req.idempotency_key) {
-    STSVEND_READ_LEASE(lease);
-    STSVEND_ASSIGN_OR_RETURN(auto rec, lease->repo().find_idempotency(req.user_ref, *req.idempotency_key));
-    if (rec) return replay(lease->repo(), *rec);
+    std::optional<store::IdempotencyRecord> rec;
+    {
+      STSVEND_READ_LEASE(lease);
+      STSVEND_ASSIGN_OR_RETURN(rec, lease->repo().find_idempotency(req.user_ref, *req.idempotency_key));
+    }
+    if (rec) {
+      Result<VendResult> replayed = Status::Internal("unreachable");
+      {
+        STSVEND_READ_LEASE(lease);
+        replayed = replay(lease->repo(), *rec);
+      }
+      // Answered without the vend transaction: the nonce gets its own durable write, but only for a
+      // successful replay (on error the caller records it, as the contract says).
+      if (replayed.ok() && !req.nonce.empty()) {
+        Status s = consume_nonce(req.nonce_key, req.nonce);
+        if (s.code() == Status::Code::kAlreadyExists) return Status::Unauthenticated("nonce already used");
+        STSVEND_RETURN_IF_ERROR(s);
+      }
+      return replayed;
+    }
   }
 
   // Key material is prepared outside the writer so the write job stays short.
@@ -141,6 +158,11 @@ Result<VendResult> ServiceImpl::vend(const VendRequest& req) {
   VendResult result;
   Status st = db_->write([&](Repository& repo) -> Status {
     result = VendResult{};
+    if (!req.nonce.empty()) {
+      STSVEND_ASSIGN_OR_RETURN(const bool fresh, repo.record_nonce(req.nonce_key, req.nonce, t,
+                                                                  options_.nonce_ttl_seconds * 1000));
+      if (!fresh) return Status::Unauthenticated("nonce already used");
+    }
     if (req.idempotency_key) {
       // Re-checked here: two concurrent first requests with one key serialize on the writer.
       STSVEND_ASSIGN_OR_RETURN(auto rec, repo.find_idempotency(req.user_ref, *req.idempotency_key));
