@@ -639,15 +639,7 @@ Result<Meter> ServiceImpl::register_meter(std::string_view user_ref, std::string
       m.user_ref = std::string(user_ref);
       m.created_at = now();
     }
-    const ConfigurationInfo& c = config->info;
-    m.config_ref = c.ref;
-    m.key_revision_no = c.key_revision_no;
-    m.key_type = c.key_type;
-    m.supply_group_code = c.supply_group_code;
-    m.tariff_index = c.tariff_index;
-    m.key_expiry_no = c.key_expiry_no;
-    m.issuer_identification_no = c.issuer_identification_no;
-    m.moved_by_kct = false;
+    take_config_parameters(m, config->info);
     STSVEND_RETURN_IF_ERROR(repo.upsert_meter(m));
     out = m;
     return Status::Ok();

@@ -14,6 +14,9 @@
 
 namespace stsvend::service {
 
+// The meter now holds `c`'s key parameters (first vend, explicit registration, or a new configuration).
+void take_config_parameters(Meter& m, const ConfigurationInfo& c);
+
 class ServiceImpl final : public Service {
  public:
   ServiceImpl(Options options, std::unique_ptr<vault::Vault> vault, std::unique_ptr<vault::ServerKey> server_key,

@@ -58,6 +58,16 @@ bool matches_meter(const Meter& m, const ConfigurationInfo& c) {
          (m.issuer_identification_no.empty() || m.issuer_identification_no == c.issuer_identification_no);
 }
 
+std::string digits_only(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 void take_config_parameters(Meter& m, const ConfigurationInfo& c) {
   m.config_ref = c.ref;
   m.key_revision_no = c.key_revision_no;
@@ -69,15 +79,6 @@ void take_config_parameters(Meter& m, const ConfigurationInfo& c) {
   m.moved_by_kct = false;
 }
 
-std::string digits_only(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') out += c;
-  }
-  return out;
-}
-
-}  // namespace
 
 Result<std::shared_ptr<const MeterKey>> ServiceImpl::meter_key(std::string_view user_ref, std::string_view config_ref,
                                                                std::string_view drn) {
