@@ -1,5 +1,5 @@
 // Status: success or an error that names the input field and the rule it broke.
-// Shaped like LevelDB's Status; see docs/errors.md for how codes map to HTTP and Nectar.
+// Shaped like LevelDB's Status; docs/api.md ("Envelope and errors") maps codes to HTTP and Nectar.
 #pragma once
 
 #include <memory>
