@@ -181,6 +181,8 @@ int run_credential_create(const CredentialFlags& f) {
     o["secret"] = cred->secret;
     print_json(o);
   } else {
+    // The one place a credential secret is ever shown: to the operator who just created it, on
+    // stdout, once (the vault holds it sealed; no log line or API response carries it).
     std::printf("ref:    %s\nkey:    %s\nsecret: %s\n", cred->ref.c_str(), cred->key.c_str(), cred->secret.c_str());
   }
   return 0;
