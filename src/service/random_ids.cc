@@ -1,13 +1,23 @@
 // Random identifiers; see random_ids.h.
 #include "service/random_ids.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cassert>
 
+#include <botan/chacha_rng.h>
 #include <botan/system_rng.h>
 
 namespace stsvend::service {
 
 namespace {
+
+// Identifiers and token RNDs are drawn several times per vend: a per-thread ChaCha20 generator,
+// seeded (and periodically reseeded) from the operating system, costs no system call per draw.
+Botan::RandomNumberGenerator& rng() {
+  thread_local Botan::ChaCha_RNG generator(Botan::system_rng(), 1024);
+  return generator;
+}
 
 std::string format_uuid(const std::uint8_t (&b)[16]) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -25,18 +35,30 @@ std::string format_uuid(const std::uint8_t (&b)[16]) {
 
 std::string random_uuid_v4() {
   std::uint8_t b[16];
-  Botan::system_rng().randomize(b, sizeof b);
+  rng().randomize(b, sizeof b);
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);  // version 4
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
   return format_uuid(b);
 }
 
 std::string time_ordered_uuid(std::int64_t unix_ms) {
+  // RFC 9562 method 3: the 12 bits after the millisecond count calls within one millisecond, so ids
+  // made by this process sort in the order they were made (listings order by them). A counter that
+  // runs out borrows the next millisecond.
+  static std::atomic<std::uint64_t> last{0};
+  const std::uint64_t floor = static_cast<std::uint64_t>(unix_ms < 0 ? 0 : unix_ms) << 12;
+  std::uint64_t prev = last.load(std::memory_order_relaxed);
+  std::uint64_t next = 0;
+  do {
+    next = std::max(prev + 1, floor);
+  } while (!last.compare_exchange_weak(prev, next, std::memory_order_relaxed));
+  const std::uint64_t ms = next >> 12;
+  const auto seq = static_cast<unsigned>(next & 0xFFF);
   std::uint8_t b[16];
-  Botan::system_rng().randomize(b, sizeof b);
-  const auto ms = static_cast<std::uint64_t>(unix_ms < 0 ? 0 : unix_ms);
+  rng().randomize(b, sizeof b);
   for (int i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
-  b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x70);  // version 7
+  b[6] = static_cast<std::uint8_t>(0x70 | (seq >> 8));     // version 7, counter high bits
+  b[7] = static_cast<std::uint8_t>(seq & 0xFF);            // counter low bits
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // RFC 9562 variant
   return format_uuid(b);
 }
@@ -47,7 +69,7 @@ std::uint8_t random_below(unsigned bound) {
   const unsigned limit = 256 - (256 % bound);
   for (;;) {
     std::uint8_t b = 0;
-    Botan::system_rng().randomize(&b, 1);
+    rng().randomize(&b, 1);
     if (b < limit) return static_cast<std::uint8_t>(b % bound);
   }
 }

@@ -120,9 +120,8 @@ struct VendRequest {
   std::string request_fingerprint;  // hash of the canonical request body
   std::string request_id;
   // The authenticated request's nonce (credential key + nonce). When set, vend records it durably in
-  // the same transaction as the tokens, so a signed vend costs one durable write, not two. A replayed
-  // nonce fails the vend with Unauthenticated. If vend returns any error the nonce is NOT recorded:
-  // the caller must consume it (consume_nonce) before answering.
+  // the same transaction as the tokens, so a signed vend costs one durable write, not two; a refused
+  // vend records it too. A replayed nonce fails the vend with Unauthenticated. See vend_async.
   std::string nonce_key;
   std::string nonce;
 
@@ -146,7 +145,9 @@ struct StorageStats {
   std::uint64_t batches = 0;       // group commits
   std::uint64_t jobs = 0;          // write jobs (vends, nonces, ...)
   std::uint64_t batch_nanos = 0;   // writer time in batches
-  std::uint64_t commit_nanos = 0;  // of which COMMIT (WAL write + fsync)
+  std::uint64_t commit_nanos = 0;  // of which COMMIT (WAL write; checkpoints)
+  std::uint64_t syncs = 0;         // WAL fsyncs (each covers every batch committed before it)
+  std::uint64_t sync_nanos = 0;    // time in them, overlapping the next batches
 };
 
 struct Options {
@@ -160,9 +161,9 @@ struct Options {
   std::function<Millis()> clock;  // empty: system clock
 };
 
-// Thread-safe; every method blocks. Writes are queued to one writer thread that commits them in
-// groups (one SAVEPOINT per job, one COMMIT per batch); a method returns only after its durable
-// commit. A ref that belongs to another tenant behaves exactly like a non-existent one (NotFound).
+// Thread-safe; every method blocks except the *_async ones. Writes are queued to one writer thread
+// that commits them in groups (one COMMIT per batch, one WAL fsync per group of batches); a method
+// returns only after its durable commit (docs/storage.md). A ref that belongs to another tenant behaves exactly like a non-existent one (NotFound).
 class Service {
  public:
   virtual ~Service() = default;
@@ -221,7 +222,17 @@ class Service {
                                           bool active) = 0;
 
   // --- Tokens
+  // Blocks until vend_async completes (same semantics, nonce included).
   virtual Result<VendResult> vend(const VendRequest& request) = 0;
+  // The vend without blocking the caller. `done` runs exactly once: on the calling thread when
+  // the answer needs no write (validation errors, idempotent replays), else on the storage writer
+  // thread right after the durable commit; it must be quick and must not block (post the real work
+  // to another executor). When request.nonce is set, the nonce is on record when `done` runs,
+  // whatever the outcome, unless the result is Unauthenticated (it already was: a replay) or
+  // Unavailable (storage failed, nothing committed): the caller never consumes it separately.
+  virtual void vend_async(VendRequest request, std::function<void(Result<VendResult>)> done) = 0;
+  // consume_nonce without blocking; `done` runs as for vend_async.
+  virtual void consume_nonce_async(std::string key, std::string nonce, std::function<void(Status)> done) = 0;
   virtual Result<std::vector<TokenRecord>> get_token_set(std::string_view user_ref,
                                                          std::string_view token_ref) = 0;
   virtual Result<TokenRecord> get_token(std::string_view user_ref, std::string_view ref) = 0;

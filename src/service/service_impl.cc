@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <system_error>
 
 #include "service/password_hash.h"
@@ -147,7 +148,7 @@ std::string ServiceImpl::server_public_key_spki_base64() const { return server_k
 
 StorageStats ServiceImpl::storage_stats() const {
   const store::Database::Stats s = db_->stats();
-  return StorageStats{s.batches, s.jobs, s.batch_nanos, s.commit_nanos};
+  return StorageStats{s.batches, s.jobs, s.batch_nanos, s.commit_nanos, s.syncs, s.sync_nanos};
 }
 
 // ---------------------------------------------------------------- bootstrap
@@ -258,22 +259,33 @@ Result<AuthCredential> ServiceImpl::credential_for_auth(std::string_view key) {
 }
 
 Status ServiceImpl::consume_nonce(std::string_view key, std::string_view nonce) {
-  if (nonce.empty() || nonce.size() > 256) return Status::InvalidArgument("nonce", "must be 1 to 256 characters");
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  consume_nonce_async(std::string(key), std::string(nonce), [&promise](Status st) { promise.set_value(std::move(st)); });
+  return future.get();
+}
+
+void ServiceImpl::consume_nonce_async(std::string key, std::string nonce, std::function<void(Status)> done) {
+  if (nonce.empty() || nonce.size() > 256) {
+    return done(Status::InvalidArgument("nonce", "must be 1 to 256 characters"));
+  }
   const Millis t = now();
   const Millis ttl = options_.nonce_ttl_seconds * 1000;
   // Prune at most once a minute, inside a regular nonce job, so the table stays bounded.
   Millis last = last_nonce_prune_.load();
   const bool prune = t - last >= 60'000 && last_nonce_prune_.compare_exchange_strong(last, t);
-  bool fresh = false;
-  if (Status written = db_->write([&](Repository& repo) -> Status {
-    if (prune) STSVEND_RETURN_IF_ERROR(repo.prune_nonces(t - ttl).status());
-    STSVEND_ASSIGN_OR_RETURN(fresh, repo.record_nonce(key, nonce, t, ttl));
-    return Status::Ok();
-  }); !written.ok()) {
-    return written;
-  }
-  if (!fresh) return Status::AlreadyExists("nonce", "was already used");
-  return Status::Ok();
+  auto fresh = std::make_shared<bool>(false);
+  db_->write_async(
+      [key = std::move(key), nonce = std::move(nonce), t, ttl, prune, fresh](Repository& repo) -> Status {
+        if (prune) STSVEND_RETURN_IF_ERROR(repo.prune_nonces(t - ttl).status());
+        STSVEND_ASSIGN_OR_RETURN(*fresh, repo.record_nonce(key, nonce, t, ttl));
+        return Status::Ok();
+      },
+      [fresh, done = std::move(done)](Status written) {
+        if (!written.ok()) return done(std::move(written));
+        if (!*fresh) return done(Status::AlreadyExists("nonce", "was already used"));
+        done(Status::Ok());
+      });
 }
 
 // ---------------------------------------------------------------- users
@@ -603,6 +615,7 @@ Status ServiceImpl::set_configuration_active(std::string_view user_ref, std::str
   return db_->write([&](Repository& repo) -> Status {
     STSVEND_ASSIGN_OR_RETURN(bool found, repo.set_configuration_active(user_ref, ref, active));
     if (!found) return not_found("ref");
+    ledger_.forget_configuration(ref);
     return notify(repo, user_ref, active ? "ACTIVATE_CONFIG" : "DEACTIVATE_CONFIG",
                   active ? "Config activated" : "Config deactivated",
                   std::string(active ? "Activated" : "Deactivated") + " config " + std::string(ref), ref);
@@ -641,6 +654,7 @@ Result<Meter> ServiceImpl::register_meter(std::string_view user_ref, std::string
     }
     take_config_parameters(m, config->info);
     STSVEND_RETURN_IF_ERROR(repo.upsert_meter(m));
+    ledger_.forget_meter(user_ref, drn);
     out = m;
     return Status::Ok();
   }); !written.ok()) {

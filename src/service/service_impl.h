@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "service/decoder_key_cache.h"
+#include "service/vend_ledger.h"
 #include "service/service.h"
 #include "store/database.h"
 #include "vault/server_key.h"
@@ -54,6 +55,8 @@ class ServiceImpl final : public Service {
   Status set_configuration_active(std::string_view user_ref, std::string_view ref, bool active) override;
 
   Result<VendResult> vend(const VendRequest& request) override;
+  void vend_async(VendRequest request, std::function<void(Result<VendResult>)> done) override;
+  void consume_nonce_async(std::string key, std::string nonce, std::function<void(Status)> done) override;
   Result<std::vector<TokenRecord>> get_token_set(std::string_view user_ref, std::string_view token_ref) override;
   Result<TokenRecord> get_token(std::string_view user_ref, std::string_view ref) override;
   Result<std::vector<TokenRecord>> list_tokens_by_meter(std::string_view user_ref, std::string_view drn) override;
@@ -90,6 +93,23 @@ class ServiceImpl final : public Service {
                                                      std::string* secret_out);
   void invalidate_auth_cache();
 
+  // The vend pipeline (vend.cc): vend_async prepares outside the writer, run_vend_job runs inside it.
+  struct VendState;
+  struct VendPlan {
+    std::optional<VendResult> replay;  // an idempotent replay found inside the transaction
+    Meter meter;                       // the meter after this vend
+    bool meter_row_changed = false;    // registry fields changed: the meter row must be written
+    bool rolls_over = false;           // a roll-over key change: new TID epoch after the set
+    std::vector<TokenRecord> tokens;
+    Units price = 0;
+  };
+  Status run_vend_job(store::Repository& repo, VendState& state);
+  Result<VendPlan> plan_vend(store::Repository& repo, VendState& state);
+  Status prune_nonces_if_due(store::Repository& repo, Millis t);
+  Result<std::optional<VendResult>> replay_from_snapshot(const VendRequest& req);
+  static Result<VendResult> replay(store::Repository& repo, const VendRequest& req,
+                                   const store::IdempotencyRecord& rec);
+
   Options options_;
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<vault::ServerKey> server_key_;
@@ -109,6 +129,10 @@ class ServiceImpl final : public Service {
   std::uint64_t auth_generation_ = 0;  // bumped on every invalidation; stale fills are dropped
 
   std::atomic<Millis> last_nonce_prune_{0};
+
+  // Writer thread only (touched inside write jobs).
+  VendLedger ledger_;
+  Millis last_vend_nonce_prune_ = 0;
 };
 
 }  // namespace stsvend::service

@@ -1,6 +1,7 @@
 // Vending and decoding: TID allocation, the meter registry, billing and idempotency, all inside one
 // write job so that they commit together or not at all. Contract: service.h; docs/storage.md.
 #include <algorithm>
+#include <future>
 
 #include "service/random_ids.h"
 #include "service/service_impl.h"
@@ -103,188 +104,287 @@ Result<std::shared_ptr<const MeterKey>> ServiceImpl::meter_key(std::string_view 
   return entry;
 }
 
-Result<VendResult> ServiceImpl::vend(const VendRequest& req) {
-  if (req.config_ref.empty()) return Status::InvalidArgument("config_ref", "is required");
-  if (req.drn.empty()) return Status::InvalidArgument("drn", "is required");
-  if (req.idempotency_key && (req.idempotency_key->empty() || req.idempotency_key->size() > 255)) {
-    return Status::InvalidArgument("Idempotency-Key", "must be 1 to 255 characters");
-  }
-  if (req.random_no && *req.random_no > 15) return Status::InvalidArgument("random_no", "must be from 0 to 15");
+// One vend on its way through the writer: the request, what was prepared outside the writer, and
+// the outcome the write job leaves for the completion.
+struct ServiceImpl::VendState {
+  VendRequest req;
+  std::shared_ptr<const MeterKey> mk;
+  sts::TokenRequest treq;  // TID and RND filled in
+  Millis t = 0;
+  std::string set_ref;
+  Status outcome;  // the vend's own answer (a refusal leaves only the nonce written)
+  VendResult result;
+};
 
-  // A replay is answered from a read connection, without queueing a write.
-  auto replay = [&](Repository& repo, const store::IdempotencyRecord& rec) -> Result<VendResult> {
-    if (rec.fingerprint != req.request_fingerprint) {
-      return Status::AlreadyExists("Idempotency-Key", "was used with a different request");
+Result<VendResult> ServiceImpl::vend(const VendRequest& req) {
+  std::promise<Result<VendResult>> promise;
+  auto future = promise.get_future();
+  VendRequest copy;
+  copy.user_ref = req.user_ref;
+  copy.config_ref = req.config_ref;
+  copy.drn = req.drn;
+  copy.token = clone_request(req.token);
+  copy.random_no = req.random_no;
+  copy.token_id = req.token_id;
+  copy.allow_tid_replay = req.allow_tid_replay;
+  copy.idempotency_key = req.idempotency_key;
+  copy.request_fingerprint = req.request_fingerprint;
+  copy.request_id = req.request_id;
+  copy.nonce_key = req.nonce_key;
+  copy.nonce = req.nonce;
+  vend_async(std::move(copy), [&promise](Result<VendResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void ServiceImpl::vend_async(VendRequest req, std::function<void(Result<VendResult>)> done) {
+  // Refusals that need no write still burn the request's nonce before they are answered.
+  auto refuse = [this, &req, &done](Status why) {
+    if (req.nonce.empty()) {
+      done(std::move(why));
+      return;
     }
-    VendResult r;
-    STSVEND_ASSIGN_OR_RETURN(r.tokens, repo.tokens_in_set(req.user_ref, rec.set_ref));
-    r.replayed = true;
-    return r;
+    consume_nonce_async(req.nonce_key, req.nonce,
+                        [why = std::move(why), done = std::move(done)](Status nonce) mutable {
+                          if (nonce.code() == Status::Code::kAlreadyExists) {
+                            done(Status::Unauthenticated("nonce already used"));
+                          } else if (!nonce.ok()) {
+                            done(std::move(nonce));
+                          } else {
+                            done(std::move(why));
+                          }
+                        });
   };
+  if (req.config_ref.empty()) return refuse(Status::InvalidArgument("config_ref", "is required"));
+  if (req.drn.empty()) return refuse(Status::InvalidArgument("drn", "is required"));
+  if (req.idempotency_key && (req.idempotency_key->empty() || req.idempotency_key->size() > 255)) {
+    return refuse(Status::InvalidArgument("Idempotency-Key", "must be 1 to 255 characters"));
+  }
+  if (req.random_no && *req.random_no > 15) return refuse(Status::InvalidArgument("random_no", "must be from 0 to 15"));
+
   if (req.idempotency_key) {
-    std::optional<store::IdempotencyRecord> rec;
-    {
-      STSVEND_READ_LEASE(lease);
-      STSVEND_ASSIGN_OR_RETURN(rec, lease->repo().find_idempotency(req.user_ref, *req.idempotency_key));
-    }
-    if (rec) {
-      Result<VendResult> replayed = Status::Internal("unreachable");
-      {
-        STSVEND_READ_LEASE(lease);
-        replayed = replay(lease->repo(), *rec);
-      }
-      // Answered without the vend transaction: the nonce gets its own durable write, but only for a
-      // successful replay (on error the caller records it, as the contract says).
-      if (replayed.ok() && !req.nonce.empty()) {
-        Status s = consume_nonce(req.nonce_key, req.nonce);
-        if (s.code() == Status::Code::kAlreadyExists) return Status::Unauthenticated("nonce already used");
-        STSVEND_RETURN_IF_ERROR(s);
-      }
-      return replayed;
+    // A replay is answered from a read connection, without the vend transaction.
+    Result<std::optional<VendResult>> replayed = replay_from_snapshot(req);
+    if (!replayed.ok()) return refuse(std::move(replayed).take_status());
+    if (*replayed) {
+      VendResult r = std::move(**replayed);
+      if (req.nonce.empty()) return done(std::move(r));
+      consume_nonce_async(req.nonce_key, req.nonce,
+                          [r = std::move(r), done = std::move(done)](Status nonce) mutable {
+                            if (nonce.code() == Status::Code::kAlreadyExists) {
+                              done(Status::Unauthenticated("nonce already used"));
+                            } else if (!nonce.ok()) {
+                              done(std::move(nonce));
+                            } else {
+                              done(std::move(r));
+                            }
+                          });
+      return;
     }
   }
 
   // Key material is prepared outside the writer so the write job stays short.
-  STSVEND_ASSIGN_OR_RETURN(std::shared_ptr<const MeterKey> mk, meter_key(req.user_ref, req.config_ref, req.drn));
+  auto mk = meter_key(req.user_ref, req.config_ref, req.drn);
+  if (!mk.ok()) return refuse(std::move(mk).take_status());
+  auto state = std::make_shared<VendState>();
+  state->mk = std::move(mk).value();
+  state->treq = clone_request(req.token);
+  state->treq.random_no = req.random_no ? *req.random_no : random_below(16);
+  state->t = now();
+  state->set_ref = time_ordered_uuid(state->t);
+  state->req = std::move(req);
+  db_->write_async([this, state](Repository& repo) { return run_vend_job(repo, *state); },
+                   [state, done = std::move(done)](Status written) {
+                     if (!written.ok()) return done(std::move(written));
+                     if (!state->outcome.ok()) return done(std::move(state->outcome));
+                     done(std::move(state->result));
+                   });
+}
+
+Result<std::optional<VendResult>> ServiceImpl::replay_from_snapshot(const VendRequest& req) {
+  STSVEND_READ_LEASE(lease);
+  STSVEND_ASSIGN_OR_RETURN(auto rec, lease->repo().find_idempotency(req.user_ref, *req.idempotency_key));
+  if (!rec) return std::optional<VendResult>();
+  STSVEND_ASSIGN_OR_RETURN(VendResult r, replay(lease->repo(), req, *rec));
+  return std::optional<VendResult>(std::move(r));
+}
+
+Result<VendResult> ServiceImpl::replay(Repository& repo, const VendRequest& req, const store::IdempotencyRecord& rec) {
+  if (rec.fingerprint != req.request_fingerprint) {
+    return Status::AlreadyExists("Idempotency-Key", "was used with a different request");
+  }
+  VendResult r;
+  STSVEND_ASSIGN_OR_RETURN(r.tokens, repo.tokens_in_set(req.user_ref, rec.set_ref));
+  r.replayed = true;
+  return r;
+}
+
+// The vend's write job. Order matters (see store::WriteJob): the nonce, then every check (reads
+// only), then the writes, the debit first. A refusal after the nonce returns Ok with the refusal in
+// state.outcome, so that the batch keeps the nonce and nothing else; a failing write returns its
+// error, and the database undoes the whole job.
+Status ServiceImpl::run_vend_job(Repository& repo, VendState& s) {
+  const VendRequest& req = s.req;
+  s.outcome = Status::Ok();
+  s.result = VendResult{};
+  ledger_.sync(repo);
+  if (!req.nonce.empty()) {
+    STSVEND_ASSIGN_OR_RETURN(const bool fresh,
+                             repo.record_nonce(req.nonce_key, req.nonce, s.t, options_.nonce_ttl_seconds * 1000));
+    if (!fresh) return Status::Unauthenticated("nonce already used");
+    STSVEND_RETURN_IF_ERROR(prune_nonces_if_due(repo, s.t));
+  }
+  Result<VendPlan> plan = plan_vend(repo, s);
+  if (!plan.ok()) {
+    s.outcome = std::move(plan).take_status();
+    return Status::Ok();
+  }
+  if (plan->replay) {
+    s.result = std::move(*plan->replay);
+    return Status::Ok();
+  }
+  if (Status debit = repo.add_to_balance(req.user_ref, -plan->price); !debit.ok()) {
+    if (debit.code() != Status::Code::kFailedPrecondition) return debit;
+    s.outcome = std::move(debit);  // insufficient credits: the refused UPDATE changed nothing
+    return Status::Ok();
+  }
+  for (TokenRecord& rec : plan->tokens) STSVEND_RETURN_IF_ERROR(repo.insert_token(rec, plan->meter.tid_epoch));
+  if (plan->rolls_over) {
+    // Roll-over: the meter clears its TID store, so TIDs start afresh in a new epoch (the set's own
+    // rows stay in the old one).
+    plan->meter.last_tid.reset();
+    plan->meter.tid_epoch += 1;
+  }
+  if (plan->meter_row_changed) STSVEND_RETURN_IF_ERROR(repo.upsert_meter(plan->meter));
+  if (req.idempotency_key) {
+    STSVEND_RETURN_IF_ERROR(repo.insert_idempotency(
+        store::IdempotencyRecord{req.user_ref, *req.idempotency_key, req.request_fingerprint, s.set_ref, s.t}));
+  }
+  ledger_.put_meter(std::move(plan->meter));
+  s.result.tokens = std::move(plan->tokens);
+  return Status::Ok();
+}
+
+Status ServiceImpl::prune_nonces_if_due(Repository& repo, Millis t) {
+  // Expired nonces go in small, frequent deletes so that no batch stalls on a big one.
+  if (t - last_vend_nonce_prune_ < 100) return Status::Ok();
+  last_vend_nonce_prune_ = t;
+  return repo.prune_nonces(t - options_.nonce_ttl_seconds * 1000).status();
+}
+
+// Every check of a vend and the rows it will write; reads only (through the ledger).
+Result<ServiceImpl::VendPlan> ServiceImpl::plan_vend(Repository& repo, VendState& s) {
+  const VendRequest& req = s.req;
+  VendPlan plan;
+  if (req.idempotency_key) {
+    // Re-checked here: two concurrent first requests with one key serialize on the writer.
+    STSVEND_ASSIGN_OR_RETURN(auto rec, repo.find_idempotency(req.user_ref, *req.idempotency_key));
+    if (rec) {
+      STSVEND_ASSIGN_OR_RETURN(VendResult r, replay(repo, req, *rec));
+      plan.replay = std::move(r);
+      return plan;
+    }
+  }
+  STSVEND_ASSIGN_OR_RETURN(const ConfigurationInfo* config, ledger_.configuration(repo, req.user_ref, req.config_ref));
+  if (config == nullptr) return config_not_assigned(req.config_ref, req.user_ref);
+  if (!config->activated) {
+    return Status::FailedPrecondition("config_ref", "Config " + req.config_ref + " is deactivated");
+  }
+
+  // Meter registry: which key the meter holds decides which configuration may vend for it.
+  STSVEND_ASSIGN_OR_RETURN(const Meter* existing, ledger_.meter(repo, req.user_ref, req.drn));
+  Meter& m = plan.meter;
+  if (existing) {
+    m = *existing;
+    if (m.config_ref != req.config_ref) {
+      if (m.moved_by_kct && matches_meter(m, *config)) {
+        take_config_parameters(m, *config);
+        plan.meter_row_changed = true;
+      } else if (m.moved_by_kct) {
+        return Status::FailedPrecondition(
+            "config_ref", "key change needed: meter " + req.drn + " was moved by a key change to SGC " +
+                              std::to_string(m.supply_group_code) + " KRN " + std::to_string(m.key_revision_no) +
+                              " KT " + std::to_string(m.key_type) + " TI " + std::to_string(m.tariff_index) +
+                              "; use a configuration with these parameters");
+      } else {
+        return Status::FailedPrecondition("config_ref", "key change needed: meter " + req.drn +
+                                                            " holds the key of configuration " + m.config_ref);
+      }
+    }
+  } else {
+    m.drn = req.drn;
+    m.user_ref = req.user_ref;
+    m.created_at = s.t;
+    take_config_parameters(m, *config);
+    plan.meter_row_changed = true;
+  }
+
+  // TID: server-owned, strictly increasing per meter, one minute per token.
   const unsigned token_class = req.token.token_class;
   const unsigned subclass = req.token.subclass;
-  const bool tid_bearing = sts::carries_tid(token_class, subclass);
-  const bool key_change = is_key_change(token_class, subclass);
-  const sts::BaseDate base_date = mk->config.base_date;
-  sts::TokenRequest treq = clone_request(req.token);
-  treq.random_no = req.random_no ? *req.random_no : random_below(16);
-  const Millis t = now();
-  const std::string set_ref = time_ordered_uuid(t);
-
-  VendResult result;
-  Status st = db_->write([&](Repository& repo) -> Status {
-    result = VendResult{};
-    if (!req.nonce.empty()) {
-      STSVEND_ASSIGN_OR_RETURN(const bool fresh, repo.record_nonce(req.nonce_key, req.nonce, t,
-                                                                  options_.nonce_ttl_seconds * 1000));
-      if (!fresh) return Status::Unauthenticated("nonce already used");
-    }
-    if (req.idempotency_key) {
-      // Re-checked here: two concurrent first requests with one key serialize on the writer.
-      STSVEND_ASSIGN_OR_RETURN(auto rec, repo.find_idempotency(req.user_ref, *req.idempotency_key));
-      if (rec) {
-        STSVEND_ASSIGN_OR_RETURN(result, replay(repo, *rec));
-        return Status::Ok();
-      }
-    }
-    STSVEND_ASSIGN_OR_RETURN(auto config, repo.find_configuration(req.user_ref, req.config_ref));
-    if (!config) return config_not_assigned(req.config_ref, req.user_ref);
-    if (!config->info.activated) {
-      return Status::FailedPrecondition("config_ref", "Config " + req.config_ref + " is deactivated");
-    }
-
-    // Meter registry: which key the meter holds decides which configuration may vend for it.
-    STSVEND_ASSIGN_OR_RETURN(auto existing, repo.find_meter(req.user_ref, req.drn));
-    Meter m;
-    if (existing) {
-      m = std::move(*existing);
-      if (m.config_ref != req.config_ref) {
-        if (m.moved_by_kct && matches_meter(m, config->info)) {
-          take_config_parameters(m, config->info);
-        } else if (m.moved_by_kct) {
-          return Status::FailedPrecondition(
-              "config_ref", "key change needed: meter " + req.drn + " was moved by a key change to SGC " +
-                                std::to_string(m.supply_group_code) + " KRN " + std::to_string(m.key_revision_no) +
-                                " KT " + std::to_string(m.key_type) + " TI " + std::to_string(m.tariff_index) +
-                                "; use a configuration with these parameters");
-        } else {
-          return Status::FailedPrecondition("config_ref", "key change needed: meter " + req.drn +
-                                                              " holds the key of configuration " + m.config_ref);
-        }
+  const sts::BaseDate base_date = s.mk->config.base_date;
+  sts::TokenRequest& treq = s.treq;
+  if (sts::carries_tid(token_class, subclass)) {
+    const std::int64_t base = sts::base_date_unix_seconds(base_date);
+    std::uint32_t tid = 0;
+    if (req.token_id) {
+      auto r = sts::tid_from_unix(*req.token_id, base_date, "token_id");
+      if (!r.ok()) return *req.token_id >= base ? tid_range_exhausted(base_date) : r.status();
+      tid = *r;
+      if (m.last_tid && tid <= *m.last_tid && !req.allow_tid_replay) {
+        return Status::InvalidArgument("token_id", "must be newer than the meter's last token identifier " +
+                                                       sts::format_instant(sts::unix_from_tid(*m.last_tid, base_date)));
       }
     } else {
-      m.drn = req.drn;
-      m.user_ref = req.user_ref;
-      m.created_at = t;
-      take_config_parameters(m, config->info);
+      auto r = sts::tid_from_unix(s.t / 1000, base_date, "token_id");
+      if (!r.ok()) return s.t / 1000 >= base ? tid_range_exhausted(base_date) : r.status();
+      std::uint64_t next = *r;
+      if (m.last_tid) next = std::max<std::uint64_t>(next, std::uint64_t{*m.last_tid} + 1);
+      if (next > sts::kMaxTid) return tid_range_exhausted(base_date);
+      tid = static_cast<std::uint32_t>(next);
     }
+    treq.tid = tid;
+    if (!m.last_tid || tid > *m.last_tid) m.last_tid = tid;
+  }
 
-    // TID: server-owned, strictly increasing per meter, one minute per token.
-    if (tid_bearing) {
-      const std::int64_t base = sts::base_date_unix_seconds(base_date);
-      std::uint32_t tid = 0;
-      if (req.token_id) {
-        auto r = sts::tid_from_unix(*req.token_id, base_date, "token_id");
-        if (!r.ok()) return *req.token_id >= base ? tid_range_exhausted(base_date) : r.status();
-        tid = *r;
-        if (m.last_tid && tid <= *m.last_tid && !req.allow_tid_replay) {
-          return Status::InvalidArgument("token_id", "must be newer than the meter's last token identifier " +
-                                                         sts::format_instant(sts::unix_from_tid(*m.last_tid, base_date)));
-        }
-      } else {
-        auto r = sts::tid_from_unix(t / 1000, base_date, "token_id");
-        if (!r.ok()) return t / 1000 >= base ? tid_range_exhausted(base_date) : r.status();
-        std::uint64_t next = *r;
-        if (m.last_tid) next = std::max<std::uint64_t>(next, std::uint64_t{*m.last_tid} + 1);
-        if (next > sts::kMaxTid) return tid_range_exhausted(base_date);
-        tid = static_cast<std::uint32_t>(next);
-      }
-      treq.tid = tid;
-      if (!m.last_tid || tid > *m.last_tid) m.last_tid = tid;
-    }
+  STSVEND_ASSIGN_OR_RETURN(std::vector<sts::Token> tokens, sts::generate_tokens(s.mk->config, s.mk->cipher, req.drn, treq));
+  plan.price = options_.price_per_token * static_cast<Units>(tokens.size());
+  plan.tokens.reserve(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const sts::Token& tok = tokens[i];
+    TokenRecord rec;
+    rec.ref = i == 0 ? s.set_ref : time_ordered_uuid(s.t);  // the set's first token names the set
+    rec.user_ref = req.user_ref;
+    rec.config_ref = req.config_ref;
+    rec.meter_no = req.drn;
+    rec.token_no = tok.number;
+    rec.token_type = std::string(tok.token_type);
+    rec.token_class = static_cast<int>(tok.token_class);
+    rec.subclass = static_cast<int>(tok.subclass);
+    rec.tid = tok.tid;
+    rec.set_ref = s.set_ref;
+    rec.set_index = static_cast<int>(i);
+    rec.request_id = req.request_id;
+    rec.created_at = s.t;
+    rec.price = options_.price_per_token;
+    plan.tokens.push_back(std::move(rec));
+  }
 
-    STSVEND_ASSIGN_OR_RETURN(std::vector<sts::Token> tokens,
-                             sts::generate_tokens(mk->config, mk->cipher, req.drn, treq));
-    const Units price = options_.price_per_token * static_cast<Units>(tokens.size());
-    STSVEND_RETURN_IF_ERROR(repo.add_to_balance(req.user_ref, -price));
-
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      const sts::Token& tok = tokens[i];
-      TokenRecord rec;
-      rec.ref = time_ordered_uuid(t);
-      rec.user_ref = req.user_ref;
-      rec.config_ref = req.config_ref;
-      rec.meter_no = req.drn;
-      rec.token_no = tok.number;
-      rec.token_type = std::string(tok.token_type);
-      rec.token_class = static_cast<int>(tok.token_class);
-      rec.subclass = static_cast<int>(tok.subclass);
-      rec.tid = tok.tid;
-      rec.set_ref = set_ref;
-      rec.set_index = static_cast<int>(i);
-      rec.request_id = req.request_id;
-      rec.created_at = t;
-      STSVEND_RETURN_IF_ERROR(repo.insert_token(rec, m.tid_epoch));
-      store::Consumption c{time_ordered_uuid(t), options_.price_per_token, t, req.user_ref, rec.ref};
-      STSVEND_RETURN_IF_ERROR(repo.insert_consumption(c));
-      result.tokens.push_back(std::move(rec));
-    }
-
-    if (key_change) {
-      // The meter now holds the new key: record its parameters; the next vend needs a
-      // configuration that has them.
-      const sts::KeyChange& kc = *treq.key_change;
-      m.key_revision_no = kc.new_key_revision_no;
-      m.key_type = static_cast<int>(kc.new_key_type);
-      m.supply_group_code = kc.new_supply_group_code;
-      m.tariff_index = kc.new_tariff_index;
-      m.key_expiry_no = kc.new_key_expiry_no;
-      if (!kc.new_issuer_identification_no.empty()) m.issuer_identification_no = kc.new_issuer_identification_no;
-      m.moved_by_kct = true;
-      m.config_ref.clear();
-      if (kc.ro) {
-        // Roll-over: the meter clears its TID store, so TIDs start afresh in a new epoch.
-        m.last_tid.reset();
-        m.tid_epoch += 1;
-      }
-    }
-    STSVEND_RETURN_IF_ERROR(repo.upsert_meter(m));
-    if (req.idempotency_key) {
-      STSVEND_RETURN_IF_ERROR(repo.insert_idempotency(
-          store::IdempotencyRecord{req.user_ref, *req.idempotency_key, req.request_fingerprint, set_ref, t}));
-    }
-    return notify(repo, req.user_ref, "GENERATE_TOKEN", "Token generated",
-                  "Generated " + std::to_string(tokens.size()) + " token(s) for meter " + req.drn +
-                      " [Request-ID: " + req.request_id + "]",
-                  result.tokens.front().ref);
-  });
-  if (!st.ok()) return st;
-  return result;
+  if (is_key_change(token_class, subclass)) {
+    // The meter now holds the new key: record its parameters; the next vend needs a
+    // configuration that has them.
+    const sts::KeyChange& kc = *treq.key_change;
+    m.key_revision_no = kc.new_key_revision_no;
+    m.key_type = static_cast<int>(kc.new_key_type);
+    m.supply_group_code = kc.new_supply_group_code;
+    m.tariff_index = kc.new_tariff_index;
+    m.key_expiry_no = kc.new_key_expiry_no;
+    if (!kc.new_issuer_identification_no.empty()) m.issuer_identification_no = kc.new_issuer_identification_no;
+    m.moved_by_kct = true;
+    m.config_ref.clear();
+    plan.meter_row_changed = true;
+    plan.rolls_over = kc.ro;
+  }
+  return plan;
 }
 
 Result<std::vector<TokenRecord>> ServiceImpl::get_token_set(std::string_view user_ref, std::string_view token_ref) {
@@ -334,3 +434,4 @@ Result<DecodeResult> ServiceImpl::decode(std::string_view user_ref, std::string_
 }
 
 }  // namespace stsvend::service
+

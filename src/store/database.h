@@ -13,9 +13,14 @@
 
 namespace stsvend::store {
 
-// A write job runs on the writer thread inside its own SAVEPOINT of the current batch. Returning
-// a non-OK Status rolls back exactly this job's changes. It must not block on other writes.
+// A write job runs on the writer thread inside the current batch's transaction. It should do its
+// checks before its first write: a job that returns a non-OK Status after writing gets its changes
+// undone by rolling back the batch and running the batch again without it (correct, but costly),
+// so a job may run more than once and must not have effects outside the Repository other than
+// setting its own outputs. It must not block on other writes.
 using WriteJob = std::function<Status(Repository&)>;
+// Runs on the writer thread once the job's batch is durable (or failed): keep it short, never block.
+using WriteDone = std::function<void(Status)>;
 
 // A read connection leased for one operation; reads through it see one consistent snapshot.
 class ReadLease {
@@ -32,6 +37,9 @@ class Database {
   // If the batch's COMMIT fails (disk full, I/O error) every job of the batch gets Unavailable and
   // none of their changes exist. Thread-safe.
   virtual Status write(WriteJob job) = 0;
+  // The same without waiting: `done` gets the job's Status on the writer thread after the commit
+  // (or at once, on the calling thread, when the database is closing).
+  virtual void write_async(WriteJob job, WriteDone done) = 0;
 
   // Thread-safe; connections are created on demand and reused.
   virtual Result<std::unique_ptr<ReadLease>> read() = 0;
@@ -41,7 +49,9 @@ class Database {
     std::uint64_t batches = 0;       // group commits attempted
     std::uint64_t jobs = 0;          // write jobs run
     std::uint64_t batch_nanos = 0;   // writer time spent in batches (jobs + COMMIT)
-    std::uint64_t commit_nanos = 0;  // of which COMMIT (WAL write + fsync)
+    std::uint64_t commit_nanos = 0;  // of which COMMIT (WAL write; checkpoints)
+    std::uint64_t syncs = 0;         // WAL fsyncs, each covering every batch committed before it
+    std::uint64_t sync_nanos = 0;    // time in them (overlaps the next batches)
   };
   virtual Stats stats() const = 0;
 };

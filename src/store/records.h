@@ -104,6 +104,7 @@ struct TokenRecord {
   int set_index = 0;    // position in the set (0-based)
   std::string request_id;
   Millis created_at = 0;
+  Units price = 0;  // what the token cost its user: the token is its own consumption record
 };
 
 // The meter registry: which configuration (key) a meter holds and its TID high-water mark.
@@ -134,6 +135,7 @@ struct Purchase {
   Millis purchase_date = 0;
 };
 
+// Derived from a token row (ref and token_ref are the token's ref, units its price).
 struct Consumption {
   std::string ref;
   Units units = 0;

@@ -43,6 +43,12 @@ class Repository {
  public:
   virtual ~Repository() = default;
 
+  // On the writer's repository: a number that changes whenever state that write jobs cached from
+  // earlier jobs may no longer match the database (another process committed, or a batch was rolled
+  // back). A cache kept across write jobs compares it at the start of each job. Read
+  // repositories return 0.
+  virtual std::uint64_t writer_generation() const { return 0; }
+
   // Users
   virtual Status insert_user(const User& user, std::string_view password_hash) = 0;
   virtual Result<std::optional<StoredUser>> find_user(std::string_view ref) = 0;
@@ -76,7 +82,8 @@ class Repository {
   virtual Result<bool> set_configuration_active(std::string_view user_ref, std::string_view ref,
                                                 bool active) = 0;
 
-  // Meters
+  // Meters. last_tid is derived from the meter's tokens in its current TID epoch; upsert_meter
+  // ignores it.
   virtual Result<std::optional<Meter>> find_meter(std::string_view user_ref, std::string_view drn) = 0;
   virtual Result<std::vector<Meter>> list_meters(std::string_view user_ref) = 0;
   virtual Status upsert_meter(const Meter& meter) = 0;
@@ -100,7 +107,6 @@ class Repository {
   virtual Result<Units> balance(std::string_view user_ref) = 0;
   virtual Status add_to_balance(std::string_view user_ref, Units delta) = 0;
   virtual Status insert_purchase(const Purchase& purchase) = 0;
-  virtual Status insert_consumption(const Consumption& consumption) = 0;
   virtual Result<std::vector<Purchase>> list_purchases(std::string_view user_ref) = 0;
   virtual Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref) = 0;
 

@@ -84,6 +84,9 @@ class Connection {
   Result<Stmt> prepare(std::string_view sql);
 
   std::int64_t changes() const;
+  std::int64_t total_changes() const;
+  // True outside a transaction (also after SQLite rolled one back by itself).
+  bool autocommit() const;
   sqlite3* raw() noexcept { return db_; }
 
  private:

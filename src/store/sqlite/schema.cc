@@ -171,13 +171,41 @@ CREATE TABLE settings (
 ) STRICT, WITHOUT ROWID;
 )sql";
 
-constexpr std::array<const char*, 1> kMigrations = {kMigration1};
+// Migration 2: a vend writes as little as it can. A vend used to insert a consumption row and a
+// GENERATE_TOKEN notification row per token set and rewrite the meter's row for its new TID; now
+// each token row carries the price it was charged (the consumption), a set's notification is
+// derived from its first token (only its read state is stored, in notification_reads, keyed by
+// set_ref), and a meter's last TID is the highest TID of its tokens in the current TID epoch
+// (served by the tokens UNIQUE index). Stored GENERATE_TOKEN notifications are folded into the
+// derived ones: their refs become the set refs, their read state is kept.
+constexpr const char* kMigration2 = R"sql(
+ALTER TABLE tokens ADD COLUMN price INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX consumptions_token_tmp ON consumptions(token_ref);
+UPDATE tokens SET price = COALESCE((SELECT units FROM consumptions c WHERE c.token_ref = tokens.ref), 0);
+DROP TABLE consumptions;
+
+CREATE TABLE notification_reads (
+  ref       TEXT PRIMARY KEY,
+  user_ref  TEXT NOT NULL REFERENCES users(ref),
+  read      INTEGER NOT NULL,
+  read_date INTEGER
+) STRICT, WITHOUT ROWID;
+INSERT OR IGNORE INTO notification_reads (ref, user_ref, read, read_date)
+  SELECT t.set_ref, n.user_ref, n.read, n.read_date FROM notifications n JOIN tokens t ON t.ref = n.affected
+  WHERE n.type = 'GENERATE_TOKEN' AND n.read = 1 AND t.user_ref = n.user_ref;
+DELETE FROM notifications WHERE type = 'GENERATE_TOKEN';
+
+ALTER TABLE meters DROP COLUMN last_tid;
+)sql";
+
+constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
 
 }  // namespace
 
 int schema_version() noexcept { return static_cast<int>(kMigrations.size()); }
 
-Status migrate(Connection& db) {
+Status migrate(Connection& db, int up_to) {
+  const int target = up_to < 0 || up_to > schema_version() ? schema_version() : up_to;
   int current = 0;
   {
     STSVEND_ASSIGN_OR_RETURN(Stmt version_stmt, db.prepare("PRAGMA user_version"));
@@ -188,7 +216,7 @@ Status migrate(Connection& db) {
     return Status::FailedPrecondition("database", "was written by a newer stsvend (schema version " +
                                                       std::to_string(current) + ")");
   }
-  for (int v = current; v < schema_version(); ++v) {
+  for (int v = current; v < target; ++v) {
     STSVEND_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
     Status st = db.exec(kMigrations[static_cast<std::size_t>(v)]);
     if (st.ok()) st = db.exec("PRAGMA user_version=" + std::to_string(v + 1));

@@ -12,6 +12,7 @@ int schema_version() noexcept;
 
 // Applies every migration above the database's user_version, each in its own transaction.
 // A database newer than this build is refused (FailedPrecondition), never downgraded.
-Status migrate(Connection& db);
+// `up_to` stops at that version (tests of a migration start from the version before it).
+Status migrate(Connection& db, int up_to = -1);
 
 }  // namespace stsvend::store::sqlite

@@ -80,8 +80,14 @@ ConfigurationInfo read_config(const Stmt& s) {
   return c;
 }
 
+// A meter's last TID is not stored: it is the highest TID of its tokens in its current TID epoch,
+// one seek in the tokens UNIQUE index (schema migration 2), so a vend does not rewrite the meter row.
 constexpr const char* kMeterCols =
-    "drn, user_ref, config_ref, last_tid, key_revision_no, key_type, supply_group_code, tariff_index, "
+    "drn, user_ref, config_ref, (SELECT MAX(t.tid) FROM tokens t WHERE t.user_ref = meters.user_ref AND "
+    "t.meter_no = meters.drn AND t.tid_epoch = meters.tid_epoch), key_revision_no, key_type, supply_group_code, "
+    "tariff_index, key_expiry_no, issuer_identification_no, moved_by_kct, tid_epoch, created_at";
+constexpr const char* kMeterInsertCols =
+    "drn, user_ref, config_ref, key_revision_no, key_type, supply_group_code, tariff_index, "
     "key_expiry_no, issuer_identification_no, moved_by_kct, tid_epoch, created_at";
 
 Meter read_meter(const Stmt& s) {
@@ -104,7 +110,7 @@ Meter read_meter(const Stmt& s) {
 
 constexpr const char* kTokenCols =
     "ref, user_ref, config_ref, meter_no, token_no, token_type, token_class, subclass, tid, set_ref, "
-    "set_index, request_id, created_at";
+    "set_index, request_id, created_at, price";
 
 TokenRecord read_token(const Stmt& s) {
   TokenRecord t;
@@ -121,6 +127,7 @@ TokenRecord read_token(const Stmt& s) {
   t.set_index = s.i32(10);
   t.request_id = s.text(11);
   t.created_at = s.i64(12);
+  t.price = s.i64(13);
   return t;
 }
 
@@ -376,28 +383,28 @@ Result<std::vector<Meter>> SqliteRepository::list_meters(std::string_view user_r
 }
 
 Status SqliteRepository::upsert_meter(const Meter& m) {
-  PREPARE(s, std::string("INSERT INTO meters (") + kMeterCols +
-                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (user_ref, drn) DO UPDATE SET "
-                 "config_ref=excluded.config_ref, last_tid=excluded.last_tid, "
+  PREPARE(s, std::string("INSERT INTO meters (") + kMeterInsertCols +
+                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (user_ref, drn) DO UPDATE SET "
+                 "config_ref=excluded.config_ref, "
                  "key_revision_no=excluded.key_revision_no, key_type=excluded.key_type, "
                  "supply_group_code=excluded.supply_group_code, tariff_index=excluded.tariff_index, "
                  "key_expiry_no=excluded.key_expiry_no, "
                  "issuer_identification_no=excluded.issuer_identification_no, "
                  "moved_by_kct=excluded.moved_by_kct, tid_epoch=excluded.tid_epoch");
-  s.bind(1, m.drn).bind(2, m.user_ref).bind(3, m.config_ref).bind(4, m.last_tid);
-  s.bind(5, m.key_revision_no).bind(6, m.key_type).bind(7, m.supply_group_code).bind(8, m.tariff_index);
-  s.bind(9, m.key_expiry_no).bind(10, m.issuer_identification_no).bind(11, m.moved_by_kct);
-  s.bind(12, m.tid_epoch).bind(13, m.created_at);
+  s.bind(1, m.drn).bind(2, m.user_ref).bind(3, m.config_ref);
+  s.bind(4, m.key_revision_no).bind(5, m.key_type).bind(6, m.supply_group_code).bind(7, m.tariff_index);
+  s.bind(8, m.key_expiry_no).bind(9, m.issuer_identification_no).bind(10, m.moved_by_kct);
+  s.bind(11, m.tid_epoch).bind(12, m.created_at);
   return s.run();
 }
 
 // ---------------------------------------------------------------- tokens
 
 Status SqliteRepository::insert_token(const TokenRecord& t, int tid_epoch) {
-  PREPARE(s, std::string("INSERT INTO tokens (") + kTokenCols + ", tid_epoch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  PREPARE(s, std::string("INSERT INTO tokens (") + kTokenCols + ", tid_epoch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind(1, t.ref).bind(2, t.user_ref).bind(3, t.config_ref).bind(4, t.meter_no).bind(5, t.token_no);
   s.bind(6, t.token_type).bind(7, t.token_class).bind(8, t.subclass).bind(9, t.tid).bind(10, t.set_ref);
-  s.bind(11, t.set_index).bind(12, t.request_id).bind(13, t.created_at).bind(14, tid_epoch);
+  s.bind(11, t.set_index).bind(12, t.request_id).bind(13, t.created_at).bind(14, t.price).bind(15, tid_epoch);
   Status st = s.run();
   if (!st.ok() && s.last_rc() == SQLITE_CONSTRAINT_UNIQUE) {
     return Status::AlreadyExists("token_id", "a token with this TID was already issued for this meter")
@@ -483,12 +490,6 @@ Status SqliteRepository::insert_purchase(const Purchase& p) {
   return s.run();
 }
 
-Status SqliteRepository::insert_consumption(const Consumption& c) {
-  PREPARE(s, "INSERT INTO consumptions (ref, user_ref, units, consumption_date, token_ref) VALUES (?,?,?,?,?)");
-  s.bind(1, c.ref).bind(2, c.user_ref).bind(3, c.units).bind(4, c.consumption_date).bind(5, c.token_ref);
-  return s.run();
-}
-
 Result<std::vector<Purchase>> SqliteRepository::list_purchases(std::string_view user_ref) {
   PREPARE(s,
           "SELECT ref, user_ref, value, units, currency, purchase_date FROM purchases WHERE user_ref = ? "
@@ -504,9 +505,8 @@ Result<std::vector<Purchase>> SqliteRepository::list_purchases(std::string_view 
 }
 
 Result<std::vector<Consumption>> SqliteRepository::list_consumptions(std::string_view user_ref) {
-  PREPARE(s,
-          "SELECT ref, units, consumption_date, user_ref, token_ref FROM consumptions WHERE user_ref = ? "
-          "ORDER BY consumption_date, rowid");
+  // One consumption per token: the token row carries its price (schema migration 2).
+  PREPARE(s, "SELECT ref, price, created_at, user_ref, ref FROM tokens WHERE user_ref = ? ORDER BY created_at, rowid");
   s.bind(1, user_ref);
   std::vector<Consumption> out;
   for (;;) {
@@ -567,9 +567,20 @@ Status SqliteRepository::insert_notification(const Notification& n) {
 }
 
 Result<std::vector<Notification>> SqliteRepository::list_notifications(std::string_view user_ref) {
+  // Stored notifications, and one derived GENERATE_TOKEN notification per token set (its first
+  // token), whose read state lives in notification_reads (schema migration 2).
   PREPARE(s,
           "SELECT ref, user_ref, subject, text, type, affected, read, read_date, created_date FROM notifications "
-          "WHERE user_ref = ? ORDER BY created_date DESC, rowid DESC");
+          "WHERE user_ref = ?1 "
+          "UNION ALL "
+          "SELECT t.set_ref, t.user_ref, 'Token generated', 'Generated ' || "
+          "(SELECT COUNT(*) FROM tokens s WHERE s.user_ref = t.user_ref AND s.set_ref = t.set_ref) || "
+          "' token(s) for meter ' || t.meter_no || ' [Request-ID: ' || t.request_id || ']', 'GENERATE_TOKEN', t.ref, "
+          "COALESCE(r.read, 0), r.read_date, t.created_at "
+          "FROM tokens t LEFT JOIN notification_reads r ON r.ref = t.set_ref AND r.user_ref = t.user_ref "
+          "WHERE t.user_ref = ?1 AND t.set_index = 0 "
+          // Newest first; refs are time-ordered ids, so they order one millisecond's rows too.
+          "ORDER BY 9 DESC, 1 DESC");
   s.bind(1, user_ref);
   std::vector<Notification> out;
   for (;;) {
@@ -582,8 +593,19 @@ Result<std::vector<Notification>> SqliteRepository::list_notifications(std::stri
 
 Result<bool> SqliteRepository::set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                                      std::optional<Millis> read_date) {
-  PREPARE(s, "UPDATE notifications SET read = ?, read_date = ? WHERE ref = ? AND user_ref = ?");
-  s.bind(1, read).bind(2, read_date).bind(3, ref).bind(4, user_ref);
+  {
+    PREPARE(s, "UPDATE notifications SET read = ?, read_date = ? WHERE ref = ? AND user_ref = ?");
+    s.bind(1, read).bind(2, read_date).bind(3, ref).bind(4, user_ref);
+    STSVEND_RETURN_IF_ERROR(s.run());
+    if (db_.changes() > 0) return true;
+  }
+  // A derived GENERATE_TOKEN notification: its ref is the set ref of one of the user's token sets.
+  PREPARE(s,
+          "INSERT INTO notification_reads (ref, user_ref, read, read_date) "
+          "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM tokens WHERE user_ref = ?2 AND set_ref = ?1) "
+          "ON CONFLICT (ref) DO UPDATE SET read = excluded.read, read_date = excluded.read_date "
+          "WHERE notification_reads.user_ref = excluded.user_ref");
+  s.bind(1, ref).bind(2, user_ref).bind(3, read).bind(4, read_date);
   STSVEND_RETURN_IF_ERROR(s.run());
   return db_.changes() > 0;
 }

@@ -10,6 +10,10 @@ class SqliteRepository final : public Repository {
  public:
   explicit SqliteRepository(Connection& db) noexcept : db_(db) {}
 
+  std::uint64_t writer_generation() const override { return generation_; }
+  // The writer calls this when caches built from earlier jobs may be stale.
+  void bump_writer_generation() noexcept { ++generation_; }
+
   Status insert_user(const User& user, std::string_view password_hash) override;
   Result<std::optional<StoredUser>> find_user(std::string_view ref) override;
   Result<std::optional<StoredUser>> find_user_by_username(std::string_view username) override;
@@ -49,7 +53,6 @@ class SqliteRepository final : public Repository {
   Result<Units> balance(std::string_view user_ref) override;
   Status add_to_balance(std::string_view user_ref, Units delta) override;
   Status insert_purchase(const Purchase& purchase) override;
-  Status insert_consumption(const Consumption& consumption) override;
   Result<std::vector<Purchase>> list_purchases(std::string_view user_ref) override;
   Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref) override;
 
@@ -76,6 +79,7 @@ class SqliteRepository final : public Repository {
   Result<std::optional<StoredUser>> one_user(Stmt& stmt);
 
   Connection& db_;
+  std::uint64_t generation_ = 1;
 };
 
 }  // namespace stsvend::store::sqlite

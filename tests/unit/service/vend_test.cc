@@ -388,5 +388,46 @@ TEST_F(VendTest, ConcurrentVendsOnOneMeter) {
   EXPECT_EQ(svc_->credits(user_, true)->consumptions.size(), std::size_t{kThreads * kPerThread});
 }
 
+// The writer's vend ledger caches configurations and meters; a change committed by another process
+// (the admin CLI, here a second Service on the same data directory) must be seen by the next vend.
+TEST_F(VendTest, ChangesByAnotherProcessReachTheVendLedger) {
+  ASSERT_TRUE(vend(credit(user_, config_, kDrn)).ok());
+  {
+    auto other = Service::open(options());
+    ASSERT_TRUE(other.ok()) << other.status().message();
+    ASSERT_TRUE((*other)->set_configuration_active(user_, config_, false).ok());
+  }
+  auto refused = vend(credit(user_, config_, kDrn));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("deactivated"), std::string::npos) << refused.status().message();
+  ASSERT_TRUE(svc_->set_configuration_active(user_, config_, true).ok());
+  EXPECT_TRUE(vend(credit(user_, config_, kDrn)).ok()) << "activation in this process reaches the ledger too";
+}
+
+// A refused vend still burns its nonce (and charges nothing); a replayed nonce is refused before
+// anything else is looked at.
+TEST_F(VendTest, RefusedVendKeepsItsNonceAndNothingElse) {
+  VendRequest r = credit(user_, config_, kDrn);
+  r.config_ref = add_config(user_, kConfigNectar1);  // not the key the meter holds
+  ASSERT_TRUE(vend(credit(user_, config_, kDrn)).ok());  // the meter holds config_
+  const Units before = balance(user_);
+  r.nonce_key = "key-1";
+  r.nonce = "nonce-1";
+  auto refused = vend(std::move(r));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("key change needed"), std::string::npos);
+  EXPECT_EQ(balance(user_), before);
+  EXPECT_EQ(svc_->consume_nonce("key-1", "nonce-1").code(), Status::Code::kAlreadyExists);
+
+  VendRequest again = credit(user_, config_, kDrn);
+  again.nonce_key = "key-1";
+  again.nonce = "nonce-1";
+  auto replay = vend(std::move(again));
+  ASSERT_FALSE(replay.ok());
+  EXPECT_EQ(replay.status().code(), Status::Code::kUnauthenticated);
+  EXPECT_EQ(balance(user_), before);
+}
+
 }  // namespace
 }  // namespace stsvend::service

@@ -1,4 +1,5 @@
-// The group-commit writer: batching, per-job savepoints, a failed COMMIT failing the whole batch
+// The group-commit writer: batching, a job failing after its writes undoing only itself, a failed
+// COMMIT failing the whole batch
 // (ENOSPC simulated with RLIMIT_FSIZE), and kill -9 never losing an acknowledged write.
 #include <signal.h>
 #include <sys/resource.h>

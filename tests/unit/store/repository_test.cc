@@ -150,5 +150,61 @@ TEST_F(RepositoryTest, TenantScopedLookups) {
   EXPECT_TRUE(repo_->tokens_in_set("u-b", "t1")->empty());
 }
 
+// Migration 2 moves a vend's bookkeeping into its token rows: consumptions become token prices,
+// stored GENERATE_TOKEN notifications become derived ones (keeping their read state), and a
+// meter's last TID is derived from its tokens.
+TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
+  testing::TempDir dir;
+  auto c = Connection::open(dir.path() / "v1.db", false);
+  ASSERT_TRUE(c.ok());
+  Connection& db = **c;
+  ASSERT_TRUE(migrate(db, 1).ok());
+  ASSERT_TRUE(db.exec(R"sql(
+    INSERT INTO users VALUES ('u', 'F', 'L', 'alice', 'x@y.zz', '', NULL, 'h', 1, 0, 1);
+    INSERT INTO meters VALUES ('u', '01234567890', 'c', 41, 0, 1, 2, 123456, 1, 255, '600727', 0, 1);
+    INSERT INTO tokens VALUES ('t1', 'u', 'c', '01234567890', '11111111111111111111', 'Electricity_00', 0, 0,
+                               40, 0, 't1', 0, 'r1', 10);
+    INSERT INTO tokens VALUES ('t2', 'u', 'c', '01234567890', '22222222222222222222', 'Electricity_00', 0, 0,
+                               41, 0, 't2', 0, 'r2', 20);
+    INSERT INTO consumptions VALUES ('c1', 'u', 10000, 10, 't1');
+    INSERT INTO consumptions VALUES ('c2', 'u', 25000, 20, 't2');
+    INSERT INTO notifications VALUES ('n1', 'u', 'Token generated', 'x', 'GENERATE_TOKEN', 't1', 1, 15, 10);
+    INSERT INTO notifications VALUES ('n2', 'u', 'Token generated', 'x', 'GENERATE_TOKEN', 't2', 0, NULL, 20);
+    INSERT INTO notifications VALUES ('n3', 'u', 'Config added', 'y', 'ADD_CONFIG', 'c', 0, NULL, 5);
+  )sql").ok());
+  ASSERT_TRUE(migrate(db).ok());
+  SqliteRepository repo(db);
+
+  auto consumptions = repo.list_consumptions("u");
+  ASSERT_TRUE(consumptions.ok());
+  ASSERT_EQ(consumptions->size(), 2u);
+  EXPECT_EQ((*consumptions)[0].token_ref, "t1");
+  EXPECT_EQ((*consumptions)[0].units, 10000);
+  EXPECT_EQ((*consumptions)[1].units, 25000);
+
+  auto notes = repo.list_notifications("u");
+  ASSERT_TRUE(notes.ok());
+  ASSERT_EQ(notes->size(), 3u);
+  EXPECT_EQ((*notes)[0].ref, "t2");  // newest first; derived ones are named by their set
+  EXPECT_EQ((*notes)[0].type, "GENERATE_TOKEN");
+  EXPECT_FALSE((*notes)[0].read);
+  EXPECT_EQ((*notes)[0].text, "Generated 1 token(s) for meter 01234567890 [Request-ID: r2]");
+  EXPECT_EQ((*notes)[1].ref, "t1");
+  EXPECT_TRUE((*notes)[1].read) << "the read state survives the migration";
+  EXPECT_EQ((*notes)[1].read_date, Millis{15});
+  EXPECT_EQ((*notes)[2].type, "ADD_CONFIG");
+
+  auto read = repo.set_notification_read("u", "t2", true, Millis{30});
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(*read);
+  EXPECT_FALSE(*repo.set_notification_read("someone-else", "t2", true, Millis{30}));
+  EXPECT_TRUE((*repo.list_notifications("u"))[0].read);
+
+  auto meter = repo.find_meter("u", "01234567890");
+  ASSERT_TRUE(meter.ok());
+  ASSERT_TRUE(meter->has_value());
+  EXPECT_EQ((*meter)->last_tid, std::optional<std::uint32_t>(41));
+}
+
 }  // namespace
 }  // namespace stsvend::store::sqlite
