@@ -74,9 +74,9 @@ Result<Caller> authenticate(service::Service& service, const HttpRequest& reques
     if (s.code() == Status::Code::kAlreadyExists) return Status::Unauthenticated("nonce already used");
     return s;
   }
-  caller.user_ref = cred->user_ref;
-  caller.credential_ref = cred->ref;
-  caller.key = cred->key;
+  caller.user_ref = std::move(cred->user_ref);
+  caller.credential_ref = std::move(cred->ref);
+  caller.key = std::move(cred->key);
   caller.permissions = std::move(cred->permissions);
   return caller;
 }

@@ -19,8 +19,9 @@ struct Caller {
   std::string credential_ref;
   std::string key;
   std::set<std::string> permissions;
-  // Set when authenticate was asked to defer the nonce: the handler must see it recorded (the vend
-  // transaction does) or call Service::consume_nonce before answering.
+  // Set when authenticate was asked to defer the nonce: the handler must see it recorded before it
+  // answers (Service::vend_async does, whatever the outcome) or record it itself
+  // (Service::consume_nonce_async; NectarApi::answer_burning_nonce).
   std::string pending_nonce;
   bool has(std::string_view permission) const { return permissions.count(std::string(permission)) != 0; }
 };

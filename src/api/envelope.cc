@@ -10,8 +10,9 @@ namespace stsvend::api {
 
 namespace {
 
-boost::json::object status_object(int code, std::string_view message, const std::string& request_id) {
-  boost::json::object s;
+boost::json::object status_object(int code, std::string_view message, const std::string& request_id,
+                                  const boost::json::storage_ptr& sp = {}) {
+  boost::json::object s(sp);
   s["code"] = code;
   s["message"] = message;
   if (!request_id.empty()) s["request_id"] = request_id;
@@ -35,15 +36,17 @@ int nectar_code_for(const Status& status) noexcept {
   }
 }
 
-Reply envelope_data(std::string_view message, const std::string& request_id, boost::json::value value) {
-  boost::json::object inner;
+Reply envelope_data(std::string_view message, const std::string& request_id, boost::json::value value,
+                    const boost::json::storage_ptr& sp) {
+  boost::json::object inner(sp);
   inner["data"] = std::move(value);
-  return envelope_raw_data(message, request_id, std::move(inner));
+  return envelope_raw_data(message, request_id, std::move(inner), sp);
 }
 
-Reply envelope_raw_data(std::string_view message, const std::string& request_id, boost::json::object data) {
-  boost::json::object body;
-  body["status"] = status_object(200, message, request_id);
+Reply envelope_raw_data(std::string_view message, const std::string& request_id, boost::json::object data,
+                        const boost::json::storage_ptr& sp) {
+  boost::json::object body(sp);
+  body["status"] = status_object(200, message, request_id, sp);
   body["data"] = std::move(data);
   return Reply{200, 200, "application/json", write_json(body), {}};
 }

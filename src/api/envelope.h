@@ -21,7 +21,7 @@ namespace stsvend::api {
 struct Reply {
   unsigned http_status = 200;
   int nectar_code = 200;  // status.code for envelope replies; 0 for non-envelope bodies
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json";  // a string literal (static storage)
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
 };
@@ -29,10 +29,13 @@ struct Reply {
 // Nectar status.code for an error Status.
 int nectar_code_for(const Status& status) noexcept;
 
-// Success with `data.data = value`.
-Reply envelope_data(std::string_view message, const std::string& request_id, boost::json::value value);
+// Success with `data.data = value`. `sp`: where the envelope's JSON tree is built (a hot path passes a
+// stack monotonic_resource; give `value` the same one or it is copied).
+Reply envelope_data(std::string_view message, const std::string& request_id, boost::json::value value,
+                    const boost::json::storage_ptr& sp = {});
 // Success with `data = object` (create-user's data.user_ref, create-meter's data.ref).
-Reply envelope_raw_data(std::string_view message, const std::string& request_id, boost::json::object data);
+Reply envelope_raw_data(std::string_view message, const std::string& request_id, boost::json::object data,
+                        const boost::json::storage_ptr& sp = {});
 // Success without a data key (activate, deactivate, update, delete).
 Reply envelope_no_data(std::string_view message, const std::string& request_id);
 // An application error: HTTP 200, status.code by nectar_code_for; Unauthenticated/PermissionDenied

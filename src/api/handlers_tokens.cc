@@ -1,5 +1,10 @@
 // /v1/tokens: generate (with dialects, Idempotency-Key, server-owned TIDs), reprint, list, decode.
 // NECTAR-V1.md §3.1; stsvend extras in docs/api.md.
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <thread>
+
 #include <boost/json.hpp>
 
 #include "api/json_io.h"
@@ -23,54 +28,90 @@ Status check_idempotency_key(std::string_view key) {
 
 }  // namespace
 
-Reply NectarApi::post_tokens(Ctx& c) {
-  auto body = parse_json_object(c.req.body());
-  if (!body.ok()) return error(c, body.status());
+// A vend waiting for Service::vend_async's completion.
+struct NectarApi::PendingVend : Pending {
+  ParsedTokenRequest request;  // `vend` moved out: the dialect and the J21 section
+  std::optional<Result<service::VendResult>> result;
+};
+
+// Runs on the I/O thread (see NectarApi::handle); never blocks. Every error answered before the vend
+// starts goes through answer_burning_nonce; once vend_async is called, the service records the nonce.
+void NectarApi::post_tokens(Ctx& c, Responder responder) {
+  const auto reject = [&](Reply reply) { answer_burning_nonce(c, std::move(responder), std::move(reply)); };
+  // The body's JSON tree lives on this frame: a typical vend body needs no heap allocation.
+  unsigned char json_buffer[2048];
+  boost::json::monotonic_resource json_memory(json_buffer, sizeof(json_buffer));
+  auto body = parse_json_object(c.req.body(), &json_memory);
+  if (!body.ok()) return reject(error(c, body.status()));
   auto parsed = parse_token_request(*body);
-  if (!parsed.ok()) return error(c, parsed.status());
+  if (!parsed.ok()) return reject(error(c, parsed.status()));
   ParsedTokenRequest& request = parsed.value();
   if (request.vend.allow_tid_replay && !c.caller.has("admin")) {
-    return spring_reply(403, "allow_tid_replay needs credentials with the admin permission", c.path);
+    return reject(spring_reply(403, "allow_tid_replay needs credentials with the admin permission", c.path));
   }
   service::VendRequest& vend = request.vend;
-  vend.user_ref = c.caller.user_ref;
-  vend.request_id = c.request_id;
-  vend.request_fingerprint = request.fingerprint;
   if (const auto it = c.req.find("Idempotency-Key"); it != c.req.end()) {
-    const std::string key(it->value());
-    if (Status s = check_idempotency_key(key); !s.ok()) return error(c, s);
-    vend.idempotency_key = key;
+    const std::string_view key(it->value().data(), it->value().size());
+    if (Status s = check_idempotency_key(key); !s.ok()) return reject(error(c, s));
+    vend.idempotency_key = std::string(key);
   } else if (request.key_change && request.dialect == Dialect::kLegacy) {
     // J21 asks for the 1st and 2nd section in two calls; tie them to one set and one charge.
     vend.idempotency_key = legacy_kct_idempotency_key(request, now_ms() / 1000);
   }
-  vend.nonce_key = c.caller.key;
-  vend.nonce = c.caller.pending_nonce;
-  auto result = service_.vend(vend);
+  vend.user_ref = std::move(c.caller.user_ref);
+  vend.request_id = c.request_id;
+  vend.request_fingerprint = std::move(request.fingerprint);
+  vend.nonce_key = std::move(c.caller.key);
+  vend.nonce = std::move(c.caller.pending_nonce);
+
+  auto p = std::make_shared<PendingVend>();
+  p->api = this;
+  p->responder = std::move(responder);
+  p->info = std::move(static_cast<RequestInfo&>(c));
+  p->io_thread = std::this_thread::get_id();
+  service::VendRequest to_vend = std::move(request.vend);
+  p->request = std::move(request);
+  // `done` may run inline, before vend_async returns: nothing after it may touch `c` or the request.
+  service_.vend_async(std::move(to_vend), [p](Result<service::VendResult> r) {
+    p->result.emplace(std::move(r));
+    resume_on_io(p, &NectarApi::finish_vend);
+  });
+}
+
+// On the I/O thread: renders the vend's answer. The nonce is on record whatever the outcome (or was
+// already: Unauthenticated, a replay), except after Unavailable, where nothing was committed.
+void NectarApi::finish_vend(PendingVend& p) {
+  Result<service::VendResult>& result = *p.result;
+  const RequestInfo& info = p.info;
+  Reply reply;
   if (!result.ok()) {
-    if (result.status().code() == Status::Code::kUnauthenticated) {
-      c.caller.pending_nonce.clear();  // it was a replay: the nonce is on record already
-      return envelope_error(result.status(), c.request_id, c.path);
-    }
-    return error(c, result.status());
+    reply = result.status().code() == Status::Code::kUnauthenticated
+                ? envelope_error(result.status(), info.request_id, info.path)
+                : error(info, result.status());
+    finish(std::move(p.responder), info, std::move(reply));
+    return;
   }
-  c.caller.pending_nonce.clear();  // recorded by the vend transaction
   if (!result->replayed) {
     for (const auto& t : result->tokens) metrics_.record_tokens(t.token_type, 1);
   }
   const bool replayed = result->replayed;
-  auto tokens = select_for_dialect(request, std::move(result->tokens));
-  if (tokens.empty()) return error(c, Status::Internal("the service returned no token"));
-  Reply reply;
-  if (request.dialect == Dialect::kArray) {
-    boost::json::array arr;
-    for (const auto& t : tokens) arr.push_back(token_json(t));
-    reply = envelope_data("Successfully generated token", c.request_id, std::move(arr));
+  auto tokens = select_for_dialect(p.request, std::move(result->tokens));
+  // The answer's JSON tree lives on this frame (a four-token key change set fits too).
+  unsigned char json_buffer[4096];
+  boost::json::monotonic_resource json_memory(json_buffer, sizeof(json_buffer));
+  const boost::json::storage_ptr sp(&json_memory);
+  if (tokens.empty()) {
+    reply = error(info, Status::Internal("the service returned no token"));
+  } else if (p.request.dialect == Dialect::kArray) {
+    boost::json::array arr(sp);
+    arr.reserve(tokens.size());
+    for (const auto& t : tokens) arr.push_back(token_json(t, sp));
+    reply = envelope_data("Successfully generated token", info.request_id, std::move(arr), sp);
   } else {
-    reply = envelope_data("Successfully generated token", c.request_id, token_json(tokens.front()));
+    reply = envelope_data("Successfully generated token", info.request_id, token_json(tokens.front(), sp), sp);
   }
   if (replayed) reply.headers.emplace_back("Idempotent-Replayed", "true");
-  return reply;
+  finish(std::move(p.responder), info, std::move(reply));
 }
 
 Reply NectarApi::get_tokens(Ctx& c) {

@@ -2,10 +2,12 @@
 #include "api/http_server.h"
 
 #include <atomic>
+#include <cassert>
 #include <condition_variable>
 #include <ctime>
 #include <exception>
 #include <future>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -57,22 +59,63 @@ HttpResponse spring_error(unsigned status, std::string_view message, std::string
   return res;
 }
 
+namespace detail {
+
+void log_handler_exception(std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log_line(LogLevel::kError, std::string("unhandled exception in a request handler: ") + ex.what());
+  } catch (...) {
+    log_line(LogLevel::kError, "unhandled non-standard exception in a request handler");
+  }
+}
+
+}  // namespace detail
+
 namespace {
 
 class ServerImpl;
 
+// The last-resort answer (HTTP 200, Nectar envelope with status.code 500).
+HttpResponse internal_error_response() {
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = R"({"status":{"code":500,"message":"Internal server error"}})";
+  return res;
+}
+
 // One connection. Requests are read one at a time; the next read starts only after the previous
-// response is written, so pipelined requests (left in buffer_) are answered strictly in order.
+// response is written, so pipelined requests (left in buffer_) are answered strictly in order. While a
+// request is with its handler no operation is pending on the stream and req_/res_ belong to the
+// handler side; the Responder's shared ownership keeps the session alive until it answers.
 template <typename Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+class Session final : public detail::Exchange, public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(Stream stream, ServerImpl& server, std::string remote)
-      : stream_(std::move(stream)), server_(server), remote_(std::move(remote)) {}
+      : stream_(std::move(stream)),
+        server_(server),
+        remote_(std::move(remote)),
+        executor_(tcp().get_executor()),
+        strand_(strand_of(executor_)) {}
 
   void run();
 
+  // detail::Exchange
+  void respond(HttpResponse response) override;
+  void abandon() noexcept override;
+  void run_blocking(Responder responder, std::function<void(Responder)> fn) override;
+  const asio::any_io_executor& executor() const noexcept override { return executor_; }
+  std::atomic<std::size_t>& posts_under_way() noexcept override;
+
  private:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  using Strand = asio::strand<asio::io_context::executor_type>;  // what the acceptor gives each socket
+  static Strand strand_of(const asio::any_io_executor& ex) {
+    const Strand* strand = ex.target<Strand>();
+    assert(strand != nullptr && "sockets are accepted onto asio::make_strand(ioc_)");
+    return *strand;
+  }
 
   beast::tcp_stream& tcp() {
     if constexpr (kTls) {
@@ -86,7 +129,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void on_header(beast::error_code ec);
   void read_body();
   void on_read(beast::error_code ec);
+  void write_answer();  // on the strand, once the handler side answered into res_
   void send(HttpResponse res, bool close_after);
+  void write(bool close_after);
   void on_write(bool close, beast::error_code ec);
   void do_close();
   // After an error response: stop sending, then read and discard what the client is still sending
@@ -97,9 +142,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   ServerImpl& server_;
   std::string remote_;
+  asio::any_io_executor executor_;  // the connection's strand, type-erased (as the stream holds it)
+  Strand strand_;                   // the same strand, for the per-request hops without type erasure
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<HttpResponse> res_;
+  HttpRequest req_;  // the request with the handler
+  unsigned req_version_ = 11;
+  bool req_keep_alive_ = false;
+  HttpResponse res_;  // the response being written
   bool error_close_ = false;
 };
 
@@ -135,6 +185,9 @@ class ServerImpl final : public HttpServer {
       if (ec) return Status::InvalidArgument("tls-key", "cannot load private key: " + ec.message());
     }
     do_accept();
+    // While a handler holds a request (on a worker, or waiting for the storage writer) nothing may be
+    // pending on ioc_ once the acceptor closes; run() must not return before that answer is written.
+    work_.emplace(ioc_.get_executor());
     const unsigned n = io_thread_count();
     threads_.reserve(n);
     for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
@@ -157,49 +210,64 @@ class ServerImpl final : public HttpServer {
     });
     if (!threads_.empty()) closed.get_future().wait_for(std::chrono::seconds(5));
     {
+      // Every unanswered request holds a Responder that must reach its session, whose strand runs on
+      // ioc_: so the I/O threads keep running until none is left, however long that takes past grace.
       std::unique_lock<std::mutex> lock(inflight_mu_);
-      inflight_cv_.wait_for(lock, grace, [this] { return inflight_ == 0; });
+      const auto answered = [this] { return inflight_ == 0; };
+      if (!inflight_cv_.wait_for(lock, grace, answered)) {
+        log_line(LogLevel::kWarn, "stop: " + std::to_string(inflight_) +
+                                      " request(s) still unanswered after the grace period; waiting for them");
+        inflight_cv_.wait(lock, answered);
+      }
+      admitting_ = false;  // a request read from now on is not handed to the handler
     }
-    workers_.join();
+    workers_.join();  // worker tasks that already answered may still be returning
+    work_.reset();
     ioc_.stop();
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
+    while (posts_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     stopped_ = true;
   }
 
   // --- used by sessions
   const HttpServerOptions& options() const { return options_; }
-  bool stopping() const { return stopping_.load(); }
-  asio::thread_pool& workers() { return workers_; }
-  void begin_request() {
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+  std::atomic<std::size_t>& posts_under_way() noexcept { return posts_; }
+  // False once stop() no longer takes requests; else the request counts as in flight until answered.
+  bool begin_request() {
     std::lock_guard<std::mutex> lock(inflight_mu_);
+    if (!admitting_) return false;
     ++inflight_;
+    return true;
   }
   void end_request() {
     std::lock_guard<std::mutex> lock(inflight_mu_);
     if (--inflight_ == 0) inflight_cv_.notify_all();
   }
 
-  HttpResponse call_handler(HttpRequest& req, const std::string& remote) {
-    // The one last-resort catch per request: reaching it is a bug; the client gets a 500 envelope.
+  void call_handler(HttpRequest& req, const std::string& remote, Responder responder) {
+    // The one last-resort catch per request: reaching it is a bug. The responder, if the handler had
+    // not answered or passed it on yet, is destroyed unanswered on the way out and answers 500.
     try {
-      return handler_(req, remote);
+      handler_(req, remote, std::move(responder));
     } catch (const std::exception& e) {
       log_line(LogLevel::kError, std::string("unhandled exception in handler for ") + std::string(req.target()) +
                                      ": " + e.what());
     } catch (...) {
       log_line(LogLevel::kError, "unhandled non-standard exception in handler for " + std::string(req.target()));
     }
-    boost::json::object status;
-    status["code"] = 500;
-    status["message"] = "Internal server error";
-    boost::json::object body;
-    body["status"] = std::move(status);
-    HttpResponse res{http::status::ok, req.version()};
-    res.set(http::field::content_type, "application/json");
-    res.body() = write_json(body);
-    return res;
+  }
+
+  void run_blocking(Responder responder, std::function<void(Responder)> fn) {
+    asio::post(workers_, [r = std::move(responder), f = std::move(fn)]() mutable {
+      try {
+        f(std::move(r));
+      } catch (...) {
+        detail::log_handler_exception(std::current_exception());
+      }
+    });
   }
 
  private:
@@ -244,6 +312,7 @@ class ServerImpl final : public HttpServer {
   tcp::acceptor acceptor_;
   std::optional<ssl::context> tls_ctx_;
   asio::thread_pool workers_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -251,13 +320,15 @@ class ServerImpl final : public HttpServer {
   bool stopped_ = false;
   std::mutex inflight_mu_;
   std::condition_variable inflight_cv_;
-  std::size_t inflight_ = 0;
+  std::size_t inflight_ = 0;  // handed to the handler, answer not yet on its way to the socket
+  bool admitting_ = true;
+  std::atomic<std::size_t> posts_{0};  // see detail::Exchange::posts_under_way
 };
 
 template <typename Stream>
 void Session<Stream>::run() {
   // Start on the connection's strand.
-  asio::dispatch(tcp().get_executor(), [self = this->shared_from_this()] {
+  asio::dispatch(strand_, [self = this->shared_from_this()] {
     if constexpr (kTls) {
       self->tcp().expires_after(self->server_.options().read_timeout);
       self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
@@ -339,33 +410,69 @@ void Session<Stream>::on_read(beast::error_code ec) {
     }
     return;
   }
-  auto req = std::make_shared<HttpRequest>(parser_->release());
-  server_.begin_request();
-  asio::post(server_.workers(), [self = this->shared_from_this(), req] {
-    HttpResponse res = self->server_.call_handler(*req, self->remote_);
-    const bool keep = req->keep_alive() && !self->server_.stopping();
-    res.version(req->version());
-    res.keep_alive(keep);
-    res.prepare_payload();
-    asio::post(self->tcp().get_executor(), [self, r = std::move(res), keep]() mutable {
-      self->send(std::move(r), !keep);
-      self->server_.end_request();
-    });
-  });
+  req_ = parser_->release();
+  parser_.reset();
+  req_version_ = req_.version();
+  req_keep_alive_ = req_.keep_alive();
+  if (!server_.begin_request()) {  // stopping: the request arrived after the last answer was awaited
+    do_close();
+    return;
+  }
+  server_.call_handler(req_, remote_, Responder(this->shared_from_this()));
+}
+
+template <typename Stream>
+void Session<Stream>::respond(HttpResponse response) {
+  // Any thread. Nothing on the strand touches res_ while the handler side owns the request.
+  const detail::PostGuard guard(server_.posts_under_way());
+  res_ = std::move(response);
+  asio::dispatch(strand_, [self = this->shared_from_this()] { self->write_answer(); });
+}
+
+template <typename Stream>
+std::atomic<std::size_t>& Session<Stream>::posts_under_way() noexcept {
+  return server_.posts_under_way();
+}
+
+template <typename Stream>
+void Session<Stream>::abandon() noexcept {
+  log_line(LogLevel::kError, "no answer from the handler for " + std::string(req_.target()) +
+                                 " (responder dropped); answering 500");
+  respond(internal_error_response());
+}
+
+template <typename Stream>
+void Session<Stream>::run_blocking(Responder responder, std::function<void(Responder)> fn) {
+  server_.run_blocking(std::move(responder), std::move(fn));
+}
+
+template <typename Stream>
+void Session<Stream>::write_answer() {
+  const bool keep = req_keep_alive_ && !server_.stopping();
+  res_.version(req_version_);
+  res_.keep_alive(keep);
+  res_.prepare_payload();
+  write(!keep);
+  server_.end_request();
 }
 
 template <typename Stream>
 void Session<Stream>::send(HttpResponse res, bool close_after) {
-  res_ = std::make_shared<HttpResponse>(std::move(res));
+  res_ = std::move(res);
+  write(close_after);
+}
+
+template <typename Stream>
+void Session<Stream>::write(bool close_after) {
   tcp().expires_after(server_.options().read_timeout);
-  http::async_write(stream_, *res_, [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+  http::async_write(stream_, res_, [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t) {
     self->on_write(close_after, ec);
   });
 }
 
 template <typename Stream>
 void Session<Stream>::on_write(bool close, beast::error_code ec) {
-  res_.reset();
+  res_ = {};
   if (!ec && error_close_) {
     lingering_close();
     return;

@@ -22,6 +22,43 @@ void write_double(double d, std::string& out) {
   if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
 }
 
+// A JSON string exactly as Boost.JSON's serializer escapes it (", \\, \b \f \n \r \t, other
+// control characters as \u00xx; everything else, UTF-8 included, as is), without its allocations.
+void write_string(std::string_view s, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;  // start of the run not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        const char u[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(u, sizeof(u));
+        break;
+      }
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
+template <typename Int>
+void write_integer(Int value, std::string& out) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), value);
+  out.append(buf, static_cast<std::size_t>(res.ptr - buf));
+}
+
 void write_value(const boost::json::value& v, std::string& out) {
   switch (v.kind()) {
     case boost::json::kind::object: {
@@ -30,7 +67,7 @@ void write_value(const boost::json::value& v, std::string& out) {
       for (const auto& kv : v.get_object()) {
         if (!first) out += ',';
         first = false;
-        out += boost::json::serialize(boost::json::string_view(kv.key()));
+        write_string(std::string_view(kv.key().data(), kv.key().size()), out);
         out += ':';
         write_value(kv.value(), out);
       }
@@ -51,8 +88,20 @@ void write_value(const boost::json::value& v, std::string& out) {
     case boost::json::kind::double_:
       write_double(v.get_double(), out);
       break;
-    default:
-      out += boost::json::serialize(v);
+    case boost::json::kind::string:
+      write_string(std::string_view(v.get_string().data(), v.get_string().size()), out);
+      break;
+    case boost::json::kind::int64:
+      write_integer(v.get_int64(), out);
+      break;
+    case boost::json::kind::uint64:
+      write_integer(v.get_uint64(), out);
+      break;
+    case boost::json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      break;
+    case boost::json::kind::null:
+      out += "null";
       break;
   }
 }
@@ -69,17 +118,17 @@ bool all_digits(std::string_view s) {
 
 std::string write_json(const boost::json::value& v) {
   std::string out;
-  out.reserve(256);
+  out.reserve(512);  // a vend's envelope fits
   write_value(v, out);
   return out;
 }
 
-Result<boost::json::object> parse_json_object(std::string_view body) {
+Result<boost::json::object> parse_json_object(std::string_view body, const boost::json::storage_ptr& sp) {
   std::size_t i = 0;
   while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;
-  if (i == body.size()) return boost::json::object();
+  if (i == body.size()) return boost::json::object(sp);
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+  boost::json::value v = boost::json::parse(body, ec, sp);
   if (ec) return Status::InvalidArgument("body", "must be valid JSON");
   if (!v.is_object()) return Status::InvalidArgument("body", "must be a JSON object");
   return std::move(v.as_object());

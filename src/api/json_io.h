@@ -20,7 +20,8 @@ namespace stsvend::api {
 std::string write_json(const boost::json::value& v);
 
 // Parses a request body. Empty body → empty object. Errors: InvalidArgument("body", ...).
-Result<boost::json::object> parse_json_object(std::string_view body);
+// `sp`: where the tree lives (a hot path passes a stack monotonic_resource that outlives the result).
+Result<boost::json::object> parse_json_object(std::string_view body, const boost::json::storage_ptr& sp = {});
 
 // The text of a scalar field: strings as-is, integers in decimal, doubles in shortest form, booleans
 // "true"/"false". nullopt when absent or JSON null. Objects/arrays: InvalidArgument(field, "must be a

@@ -22,8 +22,8 @@ boost::json::value units_json(service::Units units) {
   return boost::json::value(static_cast<double>(units) / static_cast<double>(service::kUnitScale));
 }
 
-boost::json::object token_json(const service::TokenRecord& t) {
-  boost::json::object o;
+boost::json::object token_json(const service::TokenRecord& t, const boost::json::storage_ptr& sp) {
+  boost::json::object o(sp);
   o["ref"] = t.ref;
   o["token_no"] = t.token_no;
   o["user_ref"] = t.user_ref;

@@ -13,7 +13,7 @@ namespace stsvend::api {
 // Units (ten-thousandths) as a JSON double, always written with a decimal point by write_json.
 boost::json::value units_json(service::Units units);
 
-boost::json::object token_json(const service::TokenRecord& t);
+boost::json::object token_json(const service::TokenRecord& t, const boost::json::storage_ptr& sp = {});
 boost::json::object user_json(const service::User& u);
 boost::json::object permission_json(const service::Permission& p);
 // The owner's own credential (Nectar returns the secret to its owner; see service.h).

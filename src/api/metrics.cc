@@ -5,10 +5,23 @@
 
 namespace stsvend::api {
 
+namespace {
+
+// The entry for `key`, created on first use; no allocation when it exists.
+template <typename Map>
+typename Map::mapped_type& slot(Map& map, std::string_view key) {
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(std::string(key), typename Map::mapped_type{}).first;
+  return it->second;
+}
+
+}  // namespace
+
 void Metrics::record_request(std::string_view route, unsigned http_code, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++requests_[{std::string(route), http_code}];
-  auto& h = latency_[std::string(route)];
+  Route& r = slot(routes_, route);
+  ++r.requests[http_code];
+  Histogram& h = r.latency;
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++h.buckets[i];
   }
@@ -18,7 +31,7 @@ void Metrics::record_request(std::string_view route, unsigned http_code, double 
 
 void Metrics::record_tokens(std::string_view token_type, std::uint64_t count) {
   std::lock_guard<std::mutex> lock(mu_);
-  tokens_[std::string(token_type)] += count;
+  slot(tokens_, token_type) += count;
 }
 
 void Metrics::record_nectar_error(int status_code) {
@@ -32,13 +45,16 @@ std::string Metrics::render() const {
   char buf[64];
   out += "# HELP stsvend_http_requests_total HTTP requests by route template and status code.\n";
   out += "# TYPE stsvend_http_requests_total counter\n";
-  for (const auto& [k, v] : requests_) {
-    out += "stsvend_http_requests_total{route=\"" + k.first + "\",code=\"" + std::to_string(k.second) + "\"} " +
-           std::to_string(v) + "\n";
+  for (const auto& [route, r] : routes_) {
+    for (const auto& [code, v] : r.requests) {
+      out += "stsvend_http_requests_total{route=\"" + route + "\",code=\"" + std::to_string(code) + "\"} " +
+             std::to_string(v) + "\n";
+    }
   }
   out += "# HELP stsvend_http_request_duration_seconds Request latency from parsed request to response.\n";
   out += "# TYPE stsvend_http_request_duration_seconds histogram\n";
-  for (const auto& [route, h] : latency_) {
+  for (const auto& [route, r] : routes_) {
+    const Histogram& h = r.latency;
     for (std::size_t i = 0; i < kBuckets.size(); ++i) {
       std::snprintf(buf, sizeof(buf), "%g", kBuckets[i]);
       out += "stsvend_http_request_duration_seconds_bucket{route=\"" + route + "\",le=\"" + buf + "\"} " +

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -31,10 +32,14 @@ class Metrics {
     std::uint64_t count = 0;
     double sum = 0;
   };
+  struct Route {
+    std::map<unsigned, std::uint64_t> requests;  // by HTTP status code
+    Histogram latency;
+  };
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;
-  std::map<std::string, Histogram> latency_;
-  std::map<std::string, std::uint64_t> tokens_;
+  // std::less<>: looked up by string_view, so recording allocates nothing once a label is known.
+  std::map<std::string, Route, std::less<>> routes_;
+  std::map<std::string, std::uint64_t, std::less<>> tokens_;
   std::map<int, std::uint64_t> nectar_errors_;
 };
 

@@ -1,6 +1,7 @@
 // Router, auth dispatch, metrics and the unauthenticated routes; handlers live in handlers_*.cc.
 #include "api/nectar_api.h"
 
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -16,12 +17,20 @@ std::string random_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const std::uint64_t a = rng();
   const std::uint64_t b = rng();
-  char buf[96];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0x0FFF),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3FFF)),
-                static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
-  return buf;
+  // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx (y in 8..b), lowercase; written by hand, snprintf showed in
+  // the request profile.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');
+  const auto put = [&id](std::size_t at, std::uint64_t v, std::size_t digits) {
+    for (std::size_t i = digits; i-- > 0; v >>= 4) id[at + i] = kHex[v & 0xF];
+  };
+  put(0, a >> 32, 8);
+  put(9, (a >> 16) & 0xFFFF, 4);
+  id[14] = '4';
+  put(15, a & 0x0FFF, 3);
+  put(19, 0x8000 | ((b >> 48) & 0x3FFF), 4);
+  put(24, b & 0xFFFFFFFFFFFFull, 12);
+  return id;
 }
 
 namespace {
@@ -72,38 +81,47 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
 
 NectarApi::NectarApi(service::Service& service, ApiOptions options)
     : service_(service), options_(std::move(options)) {
+  constexpr Runs kIo = Runs::kIo;
+  constexpr Runs kWorker = Runs::kWorker;
   routes_ = {
-      {"GET", "/health", "", &NectarApi::get_health},
-      {"GET", "/metrics", "", &NectarApi::get_metrics},
-      {"GET", "/v1/openapi.json", "", &NectarApi::get_openapi},
-      {"GET", "/docs", "", &NectarApi::get_docs},
-      {"GET", "/resources/nectar_public.pub", "", &NectarApi::get_server_public_key},
-      {"POST", "/v1/tokens", "generate_token", &NectarApi::post_tokens},
-      {"GET", "/v1/tokens", "get_token", &NectarApi::get_tokens},
-      {"POST", "/v1/tokens/{}", "decode_token", &NectarApi::post_decode},
-      {"GET", "/v1/users", "get_user", &NectarApi::get_user},
-      {"POST", "/v1/users", "create_user", &NectarApi::post_user},
-      {"PUT", "/v1/users", "update_user", &NectarApi::put_user},
-      {"DELETE", "/v1/users", "delete_user", &NectarApi::delete_user},
-      {"GET", "/v1/credentials", "get_credentials", &NectarApi::get_credential},
-      {"POST", "/v1/credentials", "create_credentials", &NectarApi::post_credential},
-      {"PUT", "/v1/credentials", "activate_credentials", &NectarApi::put_credential},
-      {"DELETE", "/v1/credentials", "deactivate_credentials", &NectarApi::delete_credential},
-      {"GET", "/v1/public_keys", "get_public_keys", &NectarApi::get_public_keys},
-      {"POST", "/v1/public_keys", "create_public_keys", &NectarApi::post_public_key},
-      {"PUT", "/v1/public_keys", "activate_public_keys", &NectarApi::put_public_key},
-      {"DELETE", "/v1/public_keys", "deactivate_public_keys", &NectarApi::delete_public_key},
-      {"GET", "/v1/configurations", "get_configurations", &NectarApi::get_configurations},
-      {"POST", "/v1/configurations", "create_configurations", &NectarApi::post_configuration},
-      {"PUT", "/v1/configurations", "activate_configurations", &NectarApi::put_configuration},
-      {"DELETE", "/v1/configurations", "deactivate_configurations", &NectarApi::delete_configuration},
-      {"GET", "/v1/credits", "get_credits", &NectarApi::get_credits},
-      {"GET", "/v1/transactions", "get_transactions", &NectarApi::get_transactions},
-      {"GET", "/v1/notifications", "get_notifications", &NectarApi::get_notifications},
-      {"PUT", "/v1/notifications", "set_notifications_read_status", &NectarApi::put_notification},
-      {"GET", "/v1/meters", "get_meters", &NectarApi::get_meters},
-      {"POST", "/v1/meters", "create_meter", &NectarApi::post_meter},
+      {"GET", "/health", "", kIo, &NectarApi::get_health, nullptr},
+      {"GET", "/metrics", "", kWorker, &NectarApi::get_metrics, nullptr},
+      {"GET", "/v1/openapi.json", "", kIo, &NectarApi::get_openapi, nullptr},
+      {"GET", "/docs", "", kIo, &NectarApi::get_docs, nullptr},
+      {"GET", "/resources/nectar_public.pub", "", kIo, &NectarApi::get_server_public_key, nullptr},
+      {"POST", "/v1/tokens", "generate_token", Runs::kAsync, nullptr, &NectarApi::post_tokens},
+      {"GET", "/v1/tokens", "get_token", kWorker, &NectarApi::get_tokens, nullptr},
+      {"POST", "/v1/tokens/{}", "decode_token", kWorker, &NectarApi::post_decode, nullptr},
+      {"GET", "/v1/users", "get_user", kWorker, &NectarApi::get_user, nullptr},
+      {"POST", "/v1/users", "create_user", kWorker, &NectarApi::post_user, nullptr},
+      {"PUT", "/v1/users", "update_user", kWorker, &NectarApi::put_user, nullptr},
+      {"DELETE", "/v1/users", "delete_user", kWorker, &NectarApi::delete_user, nullptr},
+      {"GET", "/v1/credentials", "get_credentials", kWorker, &NectarApi::get_credential, nullptr},
+      {"POST", "/v1/credentials", "create_credentials", kWorker, &NectarApi::post_credential, nullptr},
+      {"PUT", "/v1/credentials", "activate_credentials", kWorker, &NectarApi::put_credential, nullptr},
+      {"DELETE", "/v1/credentials", "deactivate_credentials", kWorker, &NectarApi::delete_credential, nullptr},
+      {"GET", "/v1/public_keys", "get_public_keys", kWorker, &NectarApi::get_public_keys, nullptr},
+      {"POST", "/v1/public_keys", "create_public_keys", kWorker, &NectarApi::post_public_key, nullptr},
+      {"PUT", "/v1/public_keys", "activate_public_keys", kWorker, &NectarApi::put_public_key, nullptr},
+      {"DELETE", "/v1/public_keys", "deactivate_public_keys", kWorker, &NectarApi::delete_public_key, nullptr},
+      {"GET", "/v1/configurations", "get_configurations", kWorker, &NectarApi::get_configurations, nullptr},
+      {"POST", "/v1/configurations", "create_configurations", kWorker, &NectarApi::post_configuration, nullptr},
+      {"PUT", "/v1/configurations", "activate_configurations", kWorker, &NectarApi::put_configuration, nullptr},
+      {"DELETE", "/v1/configurations", "deactivate_configurations", kWorker, &NectarApi::delete_configuration,
+       nullptr},
+      {"GET", "/v1/credits", "get_credits", kWorker, &NectarApi::get_credits, nullptr},
+      {"GET", "/v1/transactions", "get_transactions", kWorker, &NectarApi::get_transactions, nullptr},
+      {"GET", "/v1/notifications", "get_notifications", kWorker, &NectarApi::get_notifications, nullptr},
+      {"PUT", "/v1/notifications", "set_notifications_read_status", kWorker, &NectarApi::put_notification,
+       nullptr},
+      {"GET", "/v1/meters", "get_meters", kWorker, &NectarApi::get_meters, nullptr},
+      {"POST", "/v1/meters", "create_meter", kWorker, &NectarApi::post_meter, nullptr},
   };
+  for ([[maybe_unused]] const auto& r : routes_) {
+    assert((r.runs == Runs::kAsync) == (r.async_fn != nullptr) && (r.fn == nullptr) == (r.async_fn != nullptr));
+    // Authentication may consume a nonce (a durable write): only the async route defers it.
+    assert(r.runs != Runs::kIo || r.permission.empty());
+  }
 }
 
 std::int64_t NectarApi::now_ms() const {
@@ -112,18 +130,22 @@ std::int64_t NectarApi::now_ms() const {
       .count();
 }
 
-const NectarApi::Route* NectarApi::match(std::string_view method, std::string_view path, std::string* param,
-                                         bool* path_known) const {
+namespace {
+
+bool is_param_pattern(std::string_view pattern) {
+  return pattern.size() > 3 && pattern.substr(pattern.size() - 3) == "/{}";
+}
+
+}  // namespace
+
+const NectarApi::Route* NectarApi::match(std::string_view method, std::string_view path, bool* path_known) const {
   *path_known = false;
   for (const auto& r : routes_) {
     bool ok = false;
-    if (r.pattern.size() > 3 && r.pattern.substr(r.pattern.size() - 3) == "/{}") {
+    if (is_param_pattern(r.pattern)) {
       const std::string_view prefix = r.pattern.substr(0, r.pattern.size() - 2);  // keeps the '/'
-      if (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix &&
-          path.find('/', prefix.size()) == std::string_view::npos) {
-        ok = true;
-        *param = std::string(path.substr(prefix.size()));
-      }
+      ok = path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix &&
+           path.find('/', prefix.size()) == std::string_view::npos;
     } else {
       ok = path == r.pattern;
     }
@@ -142,81 +164,143 @@ std::string_view NectarApi::permission_for(const Route& route, const Ctx& ctx) c
   return route.permission;
 }
 
-HttpResponse NectarApi::handle(HttpRequest& request, const std::string& remote) {
-  const auto start = std::chrono::steady_clock::now();
+NectarApi::Ctx NectarApi::make_ctx(RequestInfo info, const HttpRequest& request, const Route& route) const {
   const std::string_view target(request.target().data(), request.target().size());
   const std::size_t qmark = target.find('?');
-  Ctx ctx{request, std::string(target.substr(0, qmark)), {}, {}, random_request_id(), {}};
+  Ctx ctx(std::move(info), request);
   if (qmark != std::string_view::npos) ctx.query = parse_query(target.substr(qmark + 1));
-
-  const std::string method(request.method_string());
-  bool path_known = false;
-  const Route* route = match(method, ctx.path, &ctx.path_param, &path_known);
-  std::string_view label = route ? route->pattern : std::string_view("unmatched");
-  Reply reply;
-  if (route == nullptr) {
-    reply = path_known ? spring_reply(405, "Request method '" + method + "' is not supported", ctx.path)
-                       : spring_reply(404, "No handler found for " + method + " " + ctx.path, ctx.path);
-  } else {
-    Status auth_status;
-    if (!route->permission.empty()) {
-      // A vend records its nonce inside its own transaction (one durable write per vend).
-      const bool defer_nonce = route->fn == &NectarApi::post_tokens;
-      auto caller =
-          authenticate(service_, request, ctx.path, permission_for(*route, ctx), now_ms() / 1000, defer_nonce);
-      if (caller.ok()) {
-        ctx.caller = std::move(caller).value();
-      } else {
-        auth_status = std::move(caller).take_status();
-      }
-    }
-    if (!auth_status.ok()) {
-      if (auth_status.code() != Status::Code::kUnauthenticated &&
-          auth_status.code() != Status::Code::kPermissionDenied) {
-        // The auth store failed (e.g. database unavailable): not the client's fault.
-        log_line(LogLevel::kError, "auth lookup failed: " + auth_status.message() + " " +
-                                       std::string(auth_status.detail()));
-        reply = error(ctx, auth_status);
-      } else {
-        log_line(LogLevel::kInfo, "auth rejected " + method + " " + ctx.path + " from " + remote + ": " +
-                                      std::string(auth_status.rule()));
-        reply = envelope_error(auth_status, ctx.request_id, ctx.path);
-      }
-    } else {
-      reply = (this->*(route->fn))(ctx);
-      if (!ctx.caller.pending_nonce.empty()) {
-        // The handler answered without recording the nonce (an error before or inside the vend):
-        // record it now, so not even a failed request can be replayed.
-        Status s = service_.consume_nonce(ctx.caller.key, ctx.caller.pending_nonce);
-        if (s.code() == Status::Code::kAlreadyExists) {
-          reply = envelope_error(Status::Unauthenticated("nonce already used"), ctx.request_id, ctx.path);
-        } else if (!s.ok()) {
-          reply = error(ctx, s);
-        }
-      }
-    }
-  }
-
-  HttpResponse res{static_cast<http::status>(reply.http_status), request.version()};
-  res.set(http::field::content_type, reply.content_type);
-  res.set(http::field::server, "stsvend");
-  res.set("X-Request-Id", ctx.request_id);
-  for (const auto& [name, value] : reply.headers) res.set(name, value);
-  res.body() = std::move(reply.body);
-  res.keep_alive(request.keep_alive());
-  res.prepare_payload();
-
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_.record_request(label, reply.http_status, seconds);
-  if (reply.nectar_code != 0 && reply.nectar_code != 200) metrics_.record_nectar_error(reply.nectar_code);
-  if (log_enabled(LogLevel::kDebug)) {
-    log_line(LogLevel::kDebug, method + " " + ctx.path + " -> " + std::to_string(reply.http_status) + "/" +
-                                   std::to_string(reply.nectar_code) + " request_id=" + ctx.request_id);
-  }
-  return res;
+  if (is_param_pattern(route.pattern)) ctx.path_param = ctx.path.substr(route.pattern.size() - 2);
+  return ctx;
 }
 
-Reply NectarApi::error(const Ctx& c, const Status& s) {
+void NectarApi::handle(HttpRequest& request, const std::string& remote, Responder responder) {
+  RequestInfo info;
+  info.start = std::chrono::steady_clock::now();
+  const std::string_view target(request.target().data(), request.target().size());
+  info.path = std::string(target.substr(0, target.find('?')));
+  info.request_id = random_request_id();
+  const std::string_view method(request.method_string().data(), request.method_string().size());
+  bool path_known = false;
+  const Route* route = match(method, info.path, &path_known);
+  if (route == nullptr) {
+    info.label = "unmatched";
+    info.method = method;
+    const std::string m(method);
+    Reply reply = path_known ? spring_reply(405, "Request method '" + m + "' is not supported", info.path)
+                             : spring_reply(404, "No handler found for " + m + " " + info.path, info.path);
+    finish(std::move(responder), info, std::move(reply));
+    return;
+  }
+  info.label = route->pattern;
+  info.method = route->method;
+  switch (route->runs) {
+    case Runs::kWorker:
+      std::move(responder).run_blocking(
+          [this, &request, &remote, route, info = std::move(info)](Responder r) mutable {
+            serve_sync(request, remote, *route, std::move(info), std::move(r));
+          });
+      return;
+    case Runs::kIo:
+      serve_sync(request, remote, *route, std::move(info), std::move(responder));
+      return;
+    case Runs::kAsync: {
+      Ctx ctx = make_ctx(std::move(info), request, *route);
+      if (std::optional<Reply> rejected = authenticate_ctx(ctx, *route, remote)) {
+        finish(std::move(responder), ctx, std::move(*rejected));
+        return;
+      }
+      (this->*(route->async_fn))(ctx, std::move(responder));
+      return;
+    }
+  }
+}
+
+std::optional<Reply> NectarApi::authenticate_ctx(Ctx& ctx, const Route& route, const std::string& remote) {
+  if (route.permission.empty()) return std::nullopt;
+  // An async vend records its nonce inside its own transaction (one durable write per vend), and the
+  // I/O thread it authenticates on must not wait for a nonce write anyway.
+  const bool defer_nonce = route.runs == Runs::kAsync;
+  auto caller = authenticate(service_, ctx.req, ctx.path, permission_for(route, ctx), now_ms() / 1000, defer_nonce);
+  if (caller.ok()) {
+    ctx.caller = std::move(caller).value();
+    return std::nullopt;
+  }
+  const Status& s = caller.status();
+  if (s.code() != Status::Code::kUnauthenticated && s.code() != Status::Code::kPermissionDenied) {
+    // The auth store failed (e.g. database unavailable): not the client's fault.
+    log_line(LogLevel::kError, "auth lookup failed: " + s.message() + " " + std::string(s.detail()));
+    return error(ctx, s);
+  }
+  log_line(LogLevel::kInfo, "auth rejected " + std::string(ctx.method) + " " + ctx.path + " from " + remote + ": " +
+                                std::string(s.rule()));
+  return envelope_error(s, ctx.request_id, ctx.path);
+}
+
+void NectarApi::serve_sync(const HttpRequest& request, const std::string& remote, const Route& route,
+                           RequestInfo info, Responder responder) {
+  Ctx ctx = make_ctx(std::move(info), request, route);
+  std::optional<Reply> reply = authenticate_ctx(ctx, route, remote);
+  if (!reply) {
+    reply = (this->*(route.fn))(ctx);
+    // Synchronous routes never defer the nonce (authenticate consumed it).
+    assert(ctx.caller.pending_nonce.empty());
+  }
+  finish(std::move(responder), ctx, std::move(*reply));
+}
+
+void NectarApi::finish(Responder responder, const RequestInfo& info, Reply reply) {
+  HttpResponse res{static_cast<http::status>(reply.http_status), 11};
+  res.set(http::field::content_type, reply.content_type);
+  res.set(http::field::server, "stsvend");
+  res.set("X-Request-Id", info.request_id);
+  for (const auto& [name, value] : reply.headers) res.set(name, value);
+  res.body() = std::move(reply.body);
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - info.start).count();
+  metrics_.record_request(info.label, reply.http_status, seconds);
+  if (reply.nectar_code != 0 && reply.nectar_code != 200) metrics_.record_nectar_error(reply.nectar_code);
+  if (log_enabled(LogLevel::kDebug)) {
+    log_line(LogLevel::kDebug, std::string(info.method) + " " + info.path + " -> " +
+                                   std::to_string(reply.http_status) + "/" + std::to_string(reply.nectar_code) +
+                                   " request_id=" + info.request_id);
+  }
+  std::move(responder).send(std::move(res));
+}
+
+struct NectarApi::PendingNonce : Pending {
+  Reply reply;
+  std::optional<Status> status;  // consume_nonce_async's answer
+};
+
+void NectarApi::answer_burning_nonce(Ctx& c, Responder responder, Reply reply) {
+  if (c.caller.pending_nonce.empty()) {
+    finish(std::move(responder), c, std::move(reply));
+    return;
+  }
+  auto p = std::make_shared<PendingNonce>();
+  p->api = this;
+  p->responder = std::move(responder);
+  p->info = std::move(static_cast<RequestInfo&>(c));
+  p->io_thread = std::this_thread::get_id();
+  p->reply = std::move(reply);
+  // `done` may run inline, before this call returns: nothing after it may touch `c`.
+  service_.consume_nonce_async(std::move(c.caller.key), std::move(c.caller.pending_nonce), [p](Status s) {
+    p->status = std::move(s);
+    resume_on_io(p, &NectarApi::finish_nonce);
+  });
+}
+
+void NectarApi::finish_nonce(PendingNonce& p) {
+  const Status& s = *p.status;
+  if (s.code() == Status::Code::kAlreadyExists) {
+    p.reply = envelope_error(Status::Unauthenticated("nonce already used"), p.info.request_id, p.info.path);
+  } else if (!s.ok()) {
+    p.reply = error(p.info, s);
+  }
+  finish(std::move(p.responder), p.info, std::move(p.reply));
+}
+
+Reply NectarApi::error(const RequestInfo& c, const Status& s) {
   if (s.code() == Status::Code::kInternal || s.code() == Status::Code::kCorruption ||
       s.code() == Status::Code::kUnavailable) {
     log_line(LogLevel::kError, "request " + c.request_id + " " + c.path + " failed: " + s.message() + " " +
@@ -225,7 +309,7 @@ Reply NectarApi::error(const Ctx& c, const Status& s) {
   return envelope_error(s, c.request_id, c.path);
 }
 
-Reply NectarApi::missing_query(const Ctx& c, std::string_view name) {
+Reply NectarApi::missing_query(const RequestInfo& c, std::string_view name) {
   return spring_reply(400, "Required request parameter '" + std::string(name) + "' is not present", c.path);
 }
 

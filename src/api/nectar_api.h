@@ -1,13 +1,19 @@
 // The Nectar v1 API (plus stsvend extras) over a service::Service: routing, authentication,
-// handlers, metrics. Transport-agnostic: HttpServer calls handle() on a worker thread.
-// Wire contract: NECTAR-V1.md; what we chose where it leaves room: docs/api.md.
+// handlers, metrics. Transport-agnostic: HttpServer calls handle() on a connection's I/O thread, where
+// the cheap routes are answered at once, POST /v1/tokens is authenticated and handed to
+// Service::vend_async, and every other route moves to the worker pool because the service blocks.
+// Wire contract: NECTAR-V1.md; what we chose where it leaves room: docs/api.md ("Transport").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,18 +33,29 @@ class NectarApi {
  public:
   NectarApi(service::Service& service, ApiOptions options = {});
 
-  // Thread-safe; blocks on the service. Never throws for bad input (errors are replies).
-  HttpResponse handle(HttpRequest& request, const std::string& remote);
+  // The HttpHandler: called on the connection's I/O thread and never blocks it (see the file comment);
+  // answers through `responder`, possibly later and from another thread. `request` and `remote` must
+  // stay valid until then (HttpServer guarantees it). Thread-safe. Never throws for bad input (errors
+  // are replies). REQUIRES: the service outlives every answer (stop the server before destroying it).
+  void handle(HttpRequest& request, const std::string& remote, Responder responder);
 
   Metrics& metrics() { return metrics_; }
 
+  // What answering needs once the request itself may be gone (an asynchronous vend outlives it).
+  struct RequestInfo {
+    std::chrono::steady_clock::time_point start;  // when handle() was called
+    std::string_view label;                       // metrics: the route template, or "unmatched"
+    std::string_view method;                      // a matched route's (static), else the request's
+    std::string path;                             // raw path, no query
+    std::string request_id;
+  };
+
   // Per-request state handed to a handler.
-  struct Ctx {
+  struct Ctx : RequestInfo {
+    Ctx(RequestInfo info, const HttpRequest& request) : RequestInfo(std::move(info)), req(request) {}
     const HttpRequest& req;
-    std::string path;                          // raw path, no query
     std::map<std::string, std::string> query;  // percent-decoded; malformed pieces ignored
     std::string path_param;                    // the {token_no} segment
-    std::string request_id;
     Caller caller;
     const std::string* q(const std::string& name) const {
       const auto it = query.find(name);
@@ -48,16 +65,54 @@ class NectarApi {
 
  private:
   using Fn = Reply (NectarApi::*)(Ctx&);
+  // A route answered asynchronously: on the I/O thread, must not block, answers through the responder.
+  using AsyncFn = void (NectarApi::*)(Ctx&, Responder);
+  // Where a route's handler runs: kIo only for what never blocks (no service call that may wait on
+  // SQLite or the writer); kWorker for everything else; kAsync handlers start a non-blocking service
+  // call and answer from its completion.
+  enum class Runs { kWorker, kIo, kAsync };
   struct Route {
     std::string_view method;
     std::string_view pattern;  // exact path, or prefix ending in "/{}" for one trailing segment
     std::string_view permission;  // empty: unauthenticated
-    Fn fn;
+    Runs runs;
+    Fn fn;                // kWorker, kIo
+    AsyncFn async_fn;     // kAsync
   };
+  // A request whose answer waits on a service completion (which may run on the storage writer thread).
+  struct Pending {
+    NectarApi* api;
+    Responder responder;
+    RequestInfo info;
+    std::thread::id io_thread;  // where handle() ran: a completion running there ran inline
+  };
+  struct PendingVend;
+  struct PendingNonce;
 
   std::int64_t now_ms() const;
-  const Route* match(std::string_view method, std::string_view path, std::string* param, bool* path_known) const;
+  const Route* match(std::string_view method, std::string_view path, bool* path_known) const;
   std::string_view permission_for(const Route& route, const Ctx& ctx) const;
+  // Builds the request's context (query, path parameter) for `route`.
+  Ctx make_ctx(RequestInfo info, const HttpRequest& request, const Route& route) const;
+  // Authenticates, runs the route and answers; on a worker thread for kWorker routes.
+  void serve_sync(const HttpRequest& request, const std::string& remote, const Route& route, RequestInfo info,
+                  Responder responder);
+  // Authentication for the route; an error reply when it fails.
+  std::optional<Reply> authenticate_ctx(Ctx& ctx, const Route& route, const std::string& remote);
+  // Turns `reply` into the HTTP response, records the request's metrics, answers. Call it last: the
+  // request may be gone once it returns.
+  void finish(Responder responder, const RequestInfo& info, Reply reply);
+  // Answers `reply` after recording the deferred nonce of an async route that failed before its service
+  // call (so not even a rejected request can be replayed); a replayed nonce turns it into the 401.
+  void answer_burning_nonce(Ctx& c, Responder responder, Reply reply);
+  void finish_nonce(PendingNonce& p);
+  void finish_vend(PendingVend& p);
+  // Continues `p` on its connection's I/O thread: inline when the completion runs there already (it
+  // ran before the service call returned), else posted to the connection's strand.
+  // Pending state is shared with the completion the service holds: should the service drop it
+  // uncalled (or throw), the state dies with it and its Responder answers 500 instead of hanging.
+  template <typename P>
+  static void resume_on_io(const std::shared_ptr<P>& p, void (NectarApi::*then)(P&)) noexcept;
 
   // Public routes.
   Reply get_health(Ctx& c);
@@ -66,7 +121,7 @@ class NectarApi {
   Reply get_docs(Ctx& c);
   Reply get_server_public_key(Ctx& c);
   // Tokens.
-  Reply post_tokens(Ctx& c);
+  void post_tokens(Ctx& c, Responder responder);
   Reply get_tokens(Ctx& c);
   Reply post_decode(Ctx& c);
   // Users, credentials, public keys, configurations, credits, notifications, meters.
@@ -94,8 +149,8 @@ class NectarApi {
   Reply post_meter(Ctx& c);
 
   // Helpers shared by handlers.
-  Reply error(const Ctx& c, const Status& s);
-  Reply missing_query(const Ctx& c, std::string_view name);
+  Reply error(const RequestInfo& c, const Status& s);
+  Reply missing_query(const RequestInfo& c, std::string_view name);
   Reply set_active(Ctx& c, std::string_view what, bool active,
                    Status (service::Service::*fn)(std::string_view, std::string_view, bool));
 
@@ -104,6 +159,25 @@ class NectarApi {
   Metrics metrics_;
   std::vector<Route> routes_;
 };
+
+template <typename P>
+void NectarApi::resume_on_io(const std::shared_ptr<P>& p, void (NectarApi::*then)(P&)) noexcept {
+  // Runs where a service completion runs (maybe the storage writer thread): nothing may escape, and
+  // nothing here touches the NectarApi after the post (the server may be stopped once it is answered).
+  try {
+    if (p->io_thread == std::this_thread::get_id()) {
+      (p->api->*then)(*p);
+      return;
+    }
+    Responder r = std::move(p->responder);
+    std::move(r).post([p, then](Responder back) {
+      p->responder = std::move(back);
+      (p->api->*then)(*p);
+    });
+  } catch (...) {
+    detail::log_handler_exception(std::current_exception());  // an unanswered responder answers 500
+  }
+}
 
 // An RFC 4122 version-4 UUID string from a per-thread generator (request ids; not secrets).
 std::string random_request_id();

@@ -2,6 +2,7 @@
 #include "api/token_request.h"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include <botan/hash.h>
@@ -18,19 +19,26 @@ namespace {
 
 std::string canonical_fingerprint(const boost::json::object& body, bool skip_subclass) {
   std::vector<std::pair<std::string, std::string>> fields;
+  fields.reserve(body.size());
+  std::size_t size = 16;
   for (const auto& kv : body) {
-    const std::string key(kv.key());
+    std::string key(kv.key());
     if (skip_subclass && key == "subclass") continue;
     auto text = scalar_text(body, key);
-    std::string value = text.ok() && text.value() ? *text.value() : boost::json::serialize(kv.value());
-    fields.emplace_back(key, std::move(value));
+    std::string value = text.ok() && text.value() ? *std::move(text).value() : boost::json::serialize(kv.value());
+    size += key.size() + value.size() + 2;
+    fields.emplace_back(std::move(key), std::move(value));
   }
   std::sort(fields.begin(), fields.end());
   std::string canonical = "POST /v1/tokens\n";
-  for (const auto& [k, v] : fields) canonical += k + "=" + v + "\n";
-  auto sha = Botan::HashFunction::create_or_throw("SHA-256");
+  canonical.reserve(size);
+  for (const auto& [k, v] : fields) canonical.append(k).append(1, '=').append(v).append(1, '\n');
+  // One hash object per thread: Botan's create() parses the name on every call (request profile).
+  thread_local const std::unique_ptr<Botan::HashFunction> sha = Botan::HashFunction::create_or_throw("SHA-256");
   sha->update(canonical);
-  return Botan::hex_encode(sha->final(), false);
+  std::uint8_t digest[32];
+  sha->final(digest);
+  return Botan::hex_encode(digest, sizeof(digest), false);
 }
 
 Result<std::uint32_t> required_u32(const boost::json::object& body, std::string_view field, std::uint64_t max) {

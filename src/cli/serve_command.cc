@@ -121,8 +121,10 @@ int run_serve(const ServeFlags& f) {
   }
 
   api::NectarApi nectar(**service);
-  auto server = api::HttpServer::start(
-      http, [&nectar](api::HttpRequest& req, const std::string& remote) { return nectar.handle(req, remote); });
+  auto server = api::HttpServer::start(http, [&nectar](api::HttpRequest& req, const std::string& remote,
+                                                       api::Responder responder) {
+    nectar.handle(req, remote, std::move(responder));
+  });
   if (!server.ok()) {
     std::fprintf(stderr, "stsvend: %s\n", server.status().message().c_str());
     return 1;
@@ -137,7 +139,7 @@ int run_serve(const ServeFlags& f) {
   sigwait(&stop_signals, &sig);
   api::log_line(api::LogLevel::kInfo, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
                                           ", stopping");
-  (*server)->stop();
+  (*server)->stop();  // returns once every request handed to `nectar` is answered
   server->reset();
   service->reset();  // drains the writer: every acknowledged token is committed
   api::log_line(api::LogLevel::kInfo, "stopped");
@@ -156,7 +158,7 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   serve->add_option("--log-level", f->log_level, "debug|info|warn|error|off (default info)");
   serve->add_option("--price-per-token", f->price_per_token, "Credits charged per token (default 1.0)");
   serve->add_option("--threads", f->threads, "I/O threads (default: hardware threads)");
-  serve->add_option("--workers", f->workers, "Worker threads running requests (default 64)");
+  serve->add_option("--workers", f->workers, "Worker threads running the requests that block (default 64)");
   serve->add_option("--vault", f->vault.vault, "file|pkcs11 (default file)");
   serve->add_option("--pkcs11-module", f->vault.pkcs11_module, "PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so");
   serve->add_option("--pkcs11-token", f->vault.pkcs11_token, "PKCS#11 token label");

@@ -3,10 +3,17 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <regex>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <botan/auto_rng.h>
 #include <botan/base64.h>
@@ -23,6 +30,7 @@
 #include "api/nectar_api.h"
 #include "nectar_test_client.h"
 #include "service/service.h"
+#include "stsvend/sts/meter_id.h"
 
 namespace stsvend {
 namespace {
@@ -78,8 +86,9 @@ class ApiIntegration : public ::testing::Test {
     http.port = 0;
     http.io_threads = 2;
     http.worker_threads = 8;
-    auto server = api::HttpServer::start(http, [](api::HttpRequest& r, const std::string& remote) {
-      return api_->handle(r, remote);
+    auto server = api::HttpServer::start(http, [](api::HttpRequest& r, const std::string& remote,
+                                                  api::Responder responder) {
+      api_->handle(r, remote, std::move(responder));
     });
     ASSERT_TRUE(server.ok()) << server.status().message();
     server_ = server->release();
@@ -586,6 +595,278 @@ TEST_F(ApiIntegration, PipelinedRequestsAreAnsweredInOrder) {
     const bool is_doc = res.body().find("openapi") != std::string::npos;
     EXPECT_EQ(is_doc, i == 1) << "response " << i << " out of order";
   }
+}
+
+// Writes `requests` back to back on one connection, then reads as many responses.
+std::vector<Response> pipeline(unsigned short port,
+                               const std::vector<boost::beast::http::request<boost::beast::http::string_body>>& requests) {
+  namespace http = boost::beast::http;
+  boost::asio::io_context ioc;
+  boost::beast::tcp_stream stream(ioc);
+  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  std::ostringstream raw;
+  for (const auto& r : requests) raw << r;
+  boost::asio::write(stream.socket(), boost::asio::buffer(raw.str()));
+  boost::beast::flat_buffer buffer;
+  std::vector<Response> out;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    boost::beast::error_code ec;
+    http::read(stream, buffer, parser, ec);
+    if (ec) break;
+    out.push_back(NectarClient::parse(parser.get()));
+  }
+  return out;
+}
+
+// An 11-digit DRN (IIN 600727 meters) with a valid Luhn check digit.
+std::string drn_with_check_digit(std::string first10) {
+  return first10 + static_cast<char>('0' + sts::luhn_check_digit(first10));
+}
+
+// Vends (answered from the storage writer's completion), inline routes, worker routes, errors that
+// burn a nonce asynchronously and unknown paths, pipelined on several keep-alive connections at once:
+// every connection gets its answers in request order, and every vend charges exactly once.
+TEST_F(ApiIntegration, PipelinedVendsOnManyConnectionsAreAnsweredInOrder) {
+  namespace http = boost::beast::http;
+  constexpr int kConnections = 6;
+  constexpr int kRounds = 4;
+  enum class Kind { kVend, kHealth, kCredits, kBadVend, kMissing };
+  const Kind kCycle[] = {Kind::kVend, Kind::kHealth, Kind::kVend, Kind::kCredits, Kind::kBadVend, Kind::kMissing};
+  const auto before = balance(*a_);
+  std::vector<std::vector<Response>> answers(kConnections);
+  std::vector<std::vector<std::pair<Kind, std::string>>> expected(kConnections);
+  std::vector<std::vector<http::request<http::string_body>>> requests(kConnections);
+  int vends = 0;
+  for (int c = 0; c < kConnections; ++c) {
+    for (int r = 0; r < kRounds; ++r) {
+      for (const Kind k : kCycle) {
+        std::string drn;
+        switch (k) {
+          case Kind::kVend: {
+            char digits[16];
+            std::snprintf(digits, sizeof(digits), "47501%02d%03d", c, static_cast<int>(requests[c].size()));
+            drn = drn_with_check_digit(digits);
+            requests[c].push_back(NectarClient::build("POST", "/v1/tokens", credit_body(*a_, drn, "1", true), a_->creds));
+            ++vends;
+            break;
+          }
+          case Kind::kHealth:
+            requests[c].push_back(NectarClient::build("GET", "/health", "", std::nullopt));
+            break;
+          case Kind::kCredits:
+            requests[c].push_back(NectarClient::build("GET", "/v1/credits", "", a_->creds));
+            break;
+          case Kind::kBadVend:
+            requests[c].push_back(NectarClient::build("POST", "/v1/tokens", "{not json", a_->creds));
+            break;
+          case Kind::kMissing:
+            requests[c].push_back(NectarClient::build("GET", "/v1/nothing", "", std::nullopt));
+            break;
+        }
+        expected[c].emplace_back(k, drn);
+      }
+    }
+  }
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kConnections; ++c) {
+    clients.emplace_back([&, c] { answers[c] = pipeline(client_->port(), requests[c]); });
+  }
+  for (auto& t : clients) t.join();
+  for (int c = 0; c < kConnections; ++c) {
+    ASSERT_EQ(answers[c].size(), expected[c].size()) << "connection " << c;
+    for (std::size_t i = 0; i < expected[c].size(); ++i) {
+      const Response& got = answers[c][i];
+      const auto& [kind, drn] = expected[c][i];
+      const std::string where = "connection " + std::to_string(c) + " response " + std::to_string(i) + ": " + got.body;
+      switch (kind) {
+        case Kind::kVend:
+          ASSERT_EQ(got.code(), 200) << where;
+          EXPECT_EQ(got.data().as_array()[0].at("meter_no").as_string(), drn) << where;
+          break;
+        case Kind::kHealth:
+          EXPECT_EQ(got.body, R"({"status":"UP"})") << where;
+          break;
+        case Kind::kCredits:
+          ASSERT_EQ(got.code(), 200) << where;
+          EXPECT_TRUE(got.data().as_object().contains("credits")) << where;
+          break;
+        case Kind::kBadVend:
+          EXPECT_EQ(got.code(), 400) << where;
+          EXPECT_EQ(got.field(), "body") << where;
+          break;
+        case Kind::kMissing:
+          EXPECT_EQ(got.status, 404u) << where;
+          break;
+      }
+      EXPECT_EQ(got.headers.count("X-Request-Id"), 1u) << where;
+    }
+  }
+  EXPECT_EQ(before - balance(*a_), vends * service::kUnitScale);
+}
+
+// A vend refused before it reaches the service still records its nonce, so it cannot be replayed;
+// a nonce already used turns any vend answer into the 401.
+TEST_F(ApiIntegration, RefusedVendStillBurnsItsNonce) {
+  const std::string drn = "47500150322";
+  const std::string good = credit_body(*a_, drn, "1", true);
+  std::string tid_replay = good;
+  tid_replay.insert(tid_replay.size() - 1, R"(,"token_id":"2020-01-01T00:00","allow_tid_replay":true)");
+  struct Case {
+    const char* name;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    unsigned status;
+    long long code;
+  };
+  const std::vector<Case> cases = {
+      {"malformed JSON", "{not json", {}, 200, 400},
+      {"invalid field", R"({"class":"0","subclass":"0","decoder_reference_number":")" + drn + R"(","config_ref":")" +
+                            a_->config_ref + R"("})", {}, 200, 400},
+      {"allow_tid_replay without admin", tid_replay, {}, 403, 0},
+      {"bad Idempotency-Key", good, {{"Idempotency-Key", "has space"}}, 200, 400},
+      {"unknown configuration", credit_body(Tenant{"", {}, "", "no-such-config"}, drn, "1", true), {}, 200, 405},
+  };
+  const auto before = balance(*a_);
+  for (const auto& c : cases) {
+    CallOptions o;
+    o.nonce = testing::random_nonce();
+    o.headers = c.headers;
+    auto first = call("POST", "/v1/tokens", c.body, *a_, o);
+    EXPECT_EQ(first.status, c.status) << c.name << ": " << first.body;
+    if (c.code != 0) {
+      EXPECT_EQ(first.code(), c.code) << c.name << ": " << first.body;
+    }
+    // The same nonce again: refused as a replay, on the same route with a good body or on another route.
+    o.headers.clear();
+    auto replay = call("POST", "/v1/tokens", good, *a_, o);
+    EXPECT_EQ(replay.status, 401u) << c.name << ": " << replay.body;
+    EXPECT_EQ(call("GET", "/v1/credits", "", *a_, o).status, 401u) << c.name;
+    // And a bad body with a used nonce is a 401 too, not the body's error.
+    auto bad_replay = call("POST", "/v1/tokens", c.body, *a_, o);
+    EXPECT_EQ(bad_replay.status, 401u) << c.name << ": " << bad_replay.body;
+  }
+  // A nonce first used on another route cannot vend either.
+  CallOptions used;
+  used.nonce = testing::random_nonce();
+  EXPECT_EQ(call("GET", "/v1/credits", "", *a_, used).code(), 200);
+  EXPECT_EQ(call("POST", "/v1/tokens", good, *a_, used).status, 401u);
+  EXPECT_EQ(balance(*a_), before);
+  EXPECT_EQ(token_count(*a_, drn), 0u);
+}
+
+// HttpServer's contract with an asynchronous handler, on a handler made for the purpose.
+class HttpServerAsync : public ::testing::Test {
+ protected:
+  void SetUp() override { api::set_log_level(api::LogLevel::kOff); }  // the failures below are logged
+  void TearDown() override {
+    if (server_) server_->stop();
+    for (auto& t : threads_) t.join();
+    api::set_log_level(api::LogLevel::kWarn);
+  }
+
+  void start() {
+    api::HttpServerOptions http;
+    http.port = 0;
+    http.io_threads = 2;
+    http.worker_threads = 2;
+    auto server = api::HttpServer::start(http, [this](api::HttpRequest& req, const std::string&,
+                                                      api::Responder responder) {
+      handle(req, std::move(responder));
+    });
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    server_ = std::move(server).value();
+  }
+
+  static api::HttpResponse text(std::string body) {
+    api::HttpResponse res{boost::beast::http::status::ok, 11};
+    res.set(boost::beast::http::field::content_type, "text/plain");
+    res.body() = std::move(body);
+    return res;
+  }
+
+  void handle(api::HttpRequest& req, api::Responder responder) {
+    const std::string target(req.target());
+    if (target == "/now") return std::move(responder).send(text("now"));
+    if (target == "/throw") throw std::runtime_error("handler bug");
+    if (target == "/drop") return;  // never answers: the responder's destructor does
+    if (target == "/blocking") {
+      return std::move(responder).run_blocking([](api::Responder r) { std::move(r).send(text("blocking")); });
+    }
+    if (target == "/blocking-throw") {
+      return std::move(responder).run_blocking([](api::Responder) { throw std::runtime_error("worker bug"); });
+    }
+    if (target == "/post-throw") {
+      return std::move(responder).post([](api::Responder) { throw std::runtime_error("continuation bug"); });
+    }
+    if (target == "/later" || target == "/slow") {
+      // Answered from a thread the server does not own, after the handler returned, through a hop
+      // back to the connection's strand (as a storage completion is).
+      const auto delay = std::chrono::milliseconds(target == "/slow" ? 300 : 20);
+      if (target == "/slow") slow_started_.set_value();
+      std::lock_guard<std::mutex> lock(mu_);
+      threads_.emplace_back([r = std::move(responder), delay, target]() mutable {
+        std::this_thread::sleep_for(delay);
+        std::move(r).post([target](api::Responder back) { std::move(back).send(text(target)); });
+      });
+      return;
+    }
+    std::move(responder).send(text("unknown"));
+  }
+
+  std::unique_ptr<api::HttpServer> server_;
+  std::mutex mu_;
+  std::vector<std::thread> threads_;
+  std::promise<void> slow_started_;
+};
+
+TEST_F(HttpServerAsync, EveryRequestIsAnsweredOnceAndInOrder) {
+  start();
+  const std::vector<std::string> targets = {"/later", "/now", "/throw", "/blocking", "/drop", "/later",
+                                            "/blocking-throw", "/post-throw", "/now"};
+  std::vector<boost::beast::http::request<boost::beast::http::string_body>> reqs;
+  for (const auto& t : targets) {
+    boost::beast::http::request<boost::beast::http::string_body> r{boost::beast::http::verb::get, t, 11};
+    r.set(boost::beast::http::field::host, "x");
+    reqs.push_back(std::move(r));
+  }
+  const auto answers = pipeline(server_->port(), reqs);
+  ASSERT_EQ(answers.size(), targets.size());
+  const std::string internal_error = R"({"status":{"code":500,"message":"Internal server error"}})";
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const std::string& t = targets[i];
+    EXPECT_EQ(answers[i].status, 200u) << t;
+    if (t == "/now") {
+      EXPECT_EQ(answers[i].body, "now") << i;
+    } else if (t == "/later") {
+      EXPECT_EQ(answers[i].body, "/later") << i;
+    } else if (t == "/blocking") {
+      EXPECT_EQ(answers[i].body, "blocking") << i;
+    } else {
+      EXPECT_EQ(answers[i].body, internal_error) << t;  // a bug in the handler still gets its answer
+    }
+  }
+}
+
+TEST_F(HttpServerAsync, StopWaitsForAnAnswerOwedByAnotherThread) {
+  start();
+  std::promise<Response> got;
+  std::thread client([&] {
+    boost::beast::http::request<boost::beast::http::string_body> r{boost::beast::http::verb::get, "/slow", 11};
+    r.set(boost::beast::http::field::host, "x");
+    auto answers = pipeline(server_->port(), {r});
+    got.set_value(answers.empty() ? Response{} : answers.front());
+  });
+  slow_started_.get_future().wait();
+  const auto t0 = std::chrono::steady_clock::now();
+  server_->stop(std::chrono::milliseconds(5'000));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));
+  client.join();
+  const Response r = got.get_future().get();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, "/slow");
+  EXPECT_EQ(r.headers.count("Connection") ? r.headers.at("Connection") : "", "close");
 }
 
 }  // namespace

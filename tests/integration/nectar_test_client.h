@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -93,6 +94,16 @@ class NectarClient {
 
   Response call(const std::string& method, const std::string& target, const std::string& body,
                 const std::optional<Creds>& creds, const CallOptions& o = {}) const {
+    auto req = build(method, target, body, creds, o);
+    return send(req);
+  }
+
+  // The signed request call() would send.
+  static boost::beast::http::request<boost::beast::http::string_body> build(const std::string& method,
+                                                                            const std::string& target,
+                                                                            const std::string& body,
+                                                                            const std::optional<Creds>& creds,
+                                                                            const CallOptions& o = {}) {
     namespace http = boost::beast::http;
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1");
@@ -118,7 +129,18 @@ class NectarClient {
     }
     for (const auto& [k, v] : o.headers) req.set(k, v);
     req.prepare_payload();
-    return send(req);
+    return req;
+  }
+
+  static Response parse(const boost::beast::http::response<boost::beast::http::string_body>& res) {
+    Response out;
+    out.status = res.result_int();
+    out.body = res.body();
+    for (const auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
+    boost::system::error_code ec;
+    out.json = boost::json::parse(out.body, ec);
+    if (ec) out.json = nullptr;
+    return out;
   }
 
   Response send(boost::beast::http::request<boost::beast::http::string_body>& req) const {
@@ -131,14 +153,8 @@ class NectarClient {
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
     http::read(stream, buffer, parser);
-    auto res = parser.release();
-    Response out;
-    out.status = res.result_int();
-    out.body = res.body();
-    for (const auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
+    Response out = parse(parser.get());
     boost::system::error_code ec;
-    out.json = boost::json::parse(out.body, ec);
-    if (ec) out.json = nullptr;
     stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
     return out;
   }

@@ -2,6 +2,10 @@
 // values, query parsing, and how a Status becomes an envelope (NECTAR-V1 §1).
 #include "api/json_io.h"
 
+#include <regex>
+#include <set>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "api/envelope.h"
@@ -26,6 +30,35 @@ TEST(JsonIo, DecimalsAlwaysHaveADecimalPoint) {
   o["name"] = "a\"b";
   o["list"] = boost::json::array{1.0, 2};
   EXPECT_EQ(write_json(o), R"({"credits":120.0,"name":"a\"b","list":[1.0,2]})");
+}
+
+// write_json escapes strings (values and keys) and prints integers, booleans and null byte for byte
+// as Boost.JSON's serializer does: every single byte, then a mixed string.
+TEST(JsonIo, StringsAndScalarsAsBoostJsonWritesThem) {
+  for (int c = 0; c < 256; ++c) {
+    const std::string s(1, static_cast<char>(c));
+    EXPECT_EQ(write_json(boost::json::value(s)), boost::json::serialize(boost::json::value(s))) << "byte " << c;
+    boost::json::object o;
+    o[s] = s;
+    EXPECT_EQ(write_json(o), boost::json::serialize(o)) << "key byte " << c;
+  }
+  const std::string mixed = "plain \"q\" back\\slash\ttab\nnl\x01\x1f\x7f caf\xc3\xa9 / end";
+  EXPECT_EQ(write_json(boost::json::value(mixed)), boost::json::serialize(boost::json::value(mixed)));
+  EXPECT_EQ(write_json(boost::json::value("")), "\"\"");
+  const boost::json::array scalars = {true, false, nullptr, std::int64_t{-9223372036854775807LL - 1},
+                                      std::uint64_t{18446744073709551615ULL}, 0, -1};
+  EXPECT_EQ(write_json(scalars), boost::json::serialize(scalars));
+}
+
+TEST(RequestId, IsARandomVersion4Uuid) {
+  const std::regex uuid4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = random_request_id();
+    EXPECT_TRUE(std::regex_match(id, uuid4)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
 }
 
 TEST(JsonIo, ParseBody) {
