@@ -1,13 +1,17 @@
 // stsvend_load: HTTP load generator for durable class-0 vends (POST /v1/tokens, token_id omitted) or the
-// unauthenticated GET /health baseline. Keep-alive connections, one thread each; every vend request is signed
-// (unique nonce) before the timed phase so the client spends its CPU on I/O only. See docs/benchmarks-api.md.
+// unauthenticated GET /health baseline. Keep-alive connections spread over a few epoll threads (load_worker.h);
+// every vend request is signed (unique nonce) before the timed phase so the client spends its CPU on I/O only.
+// See docs/benchmarks.md.
+#include <netdb.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <random>
@@ -17,21 +21,10 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include "latency_stats.h"
+#include "load_worker.h"
 #include "nectar_signer.h"
-
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 namespace stsvend::load {
 namespace {
@@ -40,6 +33,7 @@ struct Options {
   std::string url = "http://127.0.0.1:8080";
   std::string key, secret, config_ref;
   int connections = 32;
+  int threads = 1;
   double duration_s = 10;
   bool health = false;
   long drns = 1000;
@@ -61,6 +55,42 @@ bool parse_url(const std::string& url, Target& t) {
   t.host = colon == std::string::npos ? rest : rest.substr(0, colon);
   t.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
   return !t.host.empty() && !t.port.empty();
+}
+
+struct Resolved {
+  std::vector<Endpoint> endpoints;  // in getaddrinfo's order
+  std::string error;                // set when there is no address
+};
+
+Resolved resolve(const Target& t) {
+  Resolved r;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  if (const int rc = ::getaddrinfo(t.host.c_str(), t.port.c_str(), &hints, &list); rc != 0) {
+    r.error = ::gai_strerror(rc);
+    return r;
+  }
+  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    Endpoint ep;
+    std::memcpy(&ep.addr, ai->ai_addr, ai->ai_addrlen);
+    ep.len = ai->ai_addrlen;
+    r.endpoints.push_back(ep);
+  }
+  ::freeaddrinfo(list);
+  if (r.endpoints.empty()) r.error = "no address";
+  return r;
+}
+
+// User plus system CPU of the whole process, every thread, so far.
+double process_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + 1e-6 * static_cast<double>(tv.tv_usec);
+  };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
 // An 11-digit DRN (IIN 600727 form) for meter index i: "7" + 9 digits + Luhn check digit.
@@ -103,113 +133,6 @@ std::string vend_request(const Options& o, const Target& t, NectarSigner& signer
   return r;
 }
 
-// A vend succeeded when HTTP is 200 and the envelope's status.code is 200.
-bool envelope_ok(const std::string& body) {
-  const auto at = body.find("\"code\"");
-  if (at == std::string::npos) return false;
-  std::size_t i = at + 6;
-  while (i < body.size() && (body[i] == ' ' || body[i] == ':')) ++i;
-  return body.compare(i, 3, "200") == 0 &&
-         (i + 3 >= body.size() || !std::isdigit(static_cast<unsigned char>(body[i + 3])));
-}
-
-struct WorkerResult {
-  std::vector<std::uint32_t> latencies_us;
-  long ok = 0;
-  long errors = 0;
-  bool exhausted = false;
-  Clock::time_point last_done{};
-  std::string first_error;
-};
-
-class Worker {
- public:
-  Worker(const Options& o, const Target& t, int index, std::vector<std::string> requests)
-      : o_(o), t_(t), index_(index), requests_(std::move(requests)) {}
-
-  void run(Clock::time_point start, Clock::time_point end, WorkerResult& out) {
-    asio::io_context ioc;
-    tcp::socket socket(ioc);
-    boost::beast::flat_buffer buffer;
-    bool connected = false;
-    const double interval_s = o_.rate > 0 ? static_cast<double>(o_.connections) / o_.rate : 0;
-    const double offset_s = interval_s * index_ / std::max(1, o_.connections);
-    out.latencies_us.reserve(o_.health ? 1 << 16 : requests_.size());
-    for (std::size_t i = 0;; ++i) {
-      Clock::time_point issue = Clock::now();
-      if (interval_s > 0) {
-        // Open loop: request i is due at a fixed time; latency counts from then, so a slow server is
-        // charged for the queueing it causes (no coordinated omission).
-        issue = start + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(offset_s + interval_s * static_cast<double>(i)));
-        if (issue >= end) break;
-        std::this_thread::sleep_until(issue);
-      } else if (issue >= end) {
-        break;
-      }
-      const std::string* req = nullptr;
-      if (o_.health) {
-        req = &requests_[0];
-      } else if (i < requests_.size()) {
-        req = &requests_[i];
-      } else {
-        out.exhausted = true;
-        break;
-      }
-      boost::system::error_code ec;
-      if (!connected) {
-        tcp::resolver resolver(ioc);
-        auto eps = resolver.resolve(t_.host, t_.port, ec);
-        if (!ec) asio::connect(socket, eps, ec);
-        if (!ec) socket.set_option(tcp::no_delay(true), ec);
-        if (ec) {
-          note_error(out, "connect: " + ec.message());
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-          continue;
-        }
-        connected = true;
-      }
-      asio::write(socket, asio::buffer(*req), ec);
-      http::response<http::string_body> res;
-      if (!ec) http::read(socket, buffer, res, ec);
-      const Clock::time_point done = Clock::now();
-      if (ec) {
-        note_error(out, "io: " + ec.message());
-        socket.close(ec);
-        buffer.clear();
-        connected = false;
-        continue;
-      }
-      const bool good = res.result_int() == 200 && (o_.health || envelope_ok(res.body()));
-      if (good) {
-        ++out.ok;
-        out.latencies_us.push_back(static_cast<std::uint32_t>(
-            std::min<long long>(std::chrono::duration_cast<std::chrono::microseconds>(done - issue).count(),
-                                UINT32_MAX)));
-      } else {
-        note_error(out, "HTTP " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 300));
-      }
-      out.last_done = done;
-      if (res.need_eof()) {
-        socket.close(ec);
-        connected = false;
-      }
-    }
-    boost::system::error_code ignored;
-    socket.close(ignored);
-  }
-
- private:
-  static void note_error(WorkerResult& out, std::string what) {
-    if (out.errors++ == 0) out.first_error = std::move(what);
-  }
-
-  const Options& o_;
-  const Target& t_;
-  int index_;
-  std::vector<std::string> requests_;
-};
-
 int run(const Options& o) {
   Target t;
   if (!parse_url(o.url, t)) {
@@ -220,10 +143,17 @@ int run(const Options& o) {
     std::fprintf(stderr, "stsvend_load: --key, --secret and --config-ref are required for vends\n");
     return 2;
   }
-  if (o.connections < 1 || o.duration_s <= 0 || o.drns < 1 || o.rate < 0) {
-    std::fprintf(stderr, "stsvend_load: --connections, --duration and --drns must be positive, --rate >= 0\n");
+  if (o.connections < 1 || o.threads < 1 || o.duration_s <= 0 || o.drns < 1 || o.rate < 0) {
+    std::fprintf(stderr,
+                 "stsvend_load: --connections, --threads, --duration and --drns must be positive, --rate >= 0\n");
     return 2;
   }
+  Resolved server = resolve(t);
+  if (!server.error.empty()) {
+    std::fprintf(stderr, "stsvend_load: --url: cannot resolve %s: %s\n", t.host.c_str(), server.error.c_str());
+    return 2;
+  }
+  const int threads = std::min(o.threads, o.connections);
   // Supply of pre-signed requests: enough for the duration at the given rate, or at 40k/s closed loop
   // (twice the target rate).
   long supply = o.max_requests;
@@ -269,37 +199,48 @@ int run(const Options& o) {
     for (auto& th : pool) th.join();
   }
   const double sign_s = std::chrono::duration<double>(Clock::now() - sign_start).count();
-  std::printf("stsvend_load: %s %s connections=%d duration_s=%.1f rate=%s drns=%ld presigned=%ld (%.2fs)\n",
-              o.health ? "GET /health" : "POST /v1/tokens class 0", o.url.c_str(), o.connections, o.duration_s,
+  std::printf("stsvend_load: %s %s connections=%d threads=%d duration_s=%.1f rate=%s drns=%ld presigned=%ld (%.2fs)\n",
+              o.health ? "GET /health" : "POST /v1/tokens class 0", o.url.c_str(), o.connections, threads, o.duration_s,
               o.rate > 0 ? std::to_string(static_cast<long>(o.rate)).c_str() : "max", o.drns,
               o.health ? 0L : per_conn * o.connections, sign_s);
   std::fflush(stdout);
 
-  std::vector<Worker> workers;
-  workers.reserve(requests.size());
+  // Connection c goes to thread c % threads, so each thread's open-loop slots interleave over the interval.
+  std::vector<std::vector<ConnectionPlan>> shares(static_cast<std::size_t>(threads));
   for (int c = 0; c < o.connections; ++c) {
-    workers.emplace_back(o, t, c, std::move(requests[static_cast<std::size_t>(c)]));
+    ConnectionPlan cp;
+    cp.index = c;
+    cp.requests = std::move(requests[static_cast<std::size_t>(c)]);
+    cp.repeat = o.health;
+    shares[static_cast<std::size_t>(c % threads)].push_back(std::move(cp));
   }
-  std::vector<WorkerResult> results(workers.size());
-  const auto start = Clock::now() + std::chrono::milliseconds(50);
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
-  std::vector<std::thread> threads;
-  for (std::size_t c = 0; c < workers.size(); ++c) {
-    threads.emplace_back([&, c] {
+  RunPlan plan;
+  plan.endpoints = std::move(server.endpoints);
+  plan.connections = o.connections;
+  plan.interval_s = o.rate > 0 ? static_cast<double>(o.connections) / o.rate : 0;
+  plan.health = o.health;
+  plan.start = Clock::now() + std::chrono::milliseconds(50);
+  plan.end = plan.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
+  const double cpu_before = process_cpu_s();
+  std::vector<WorkerResult> results(shares.size());
+  std::vector<std::thread> workers;
+  for (std::size_t w = 0; w < shares.size(); ++w) {
+    workers.emplace_back([&, w] {
       try {
-        workers[c].run(start, end, results[c]);
+        results[w] = run_worker(plan, std::move(shares[w]));
       } catch (const std::exception& e) {
-        ++results[c].errors;
-        results[c].first_error = e.what();
+        ++results[w].errors;
+        results[w].first_error = e.what();
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : workers) th.join();
+  const double cpu_s = process_cpu_s() - cpu_before;
 
   std::vector<std::uint32_t> all;
   long ok = 0, errors = 0;
   bool exhausted = false;
-  Clock::time_point last = start;
+  Clock::time_point last = plan.start;
   std::string first_error;
   for (auto& r : results) {
     all.insert(all.end(), r.latencies_us.begin(), r.latencies_us.end());
@@ -309,11 +250,14 @@ int run(const Options& o) {
     last = std::max(last, r.last_done);
     if (first_error.empty()) first_error = r.first_error;
   }
-  const double elapsed = std::max(std::chrono::duration<double>(last - start).count(), 1e-9);
+  const double elapsed = std::max(std::chrono::duration<double>(last - plan.start).count(), 1e-9);
   const LatencySummary s = summarize(all);
   if (!first_error.empty()) std::printf("first error: %s\n", first_error.c_str());
   if (exhausted) std::printf("warning: pre-signed supply ran out before the duration ended; raise --max-requests\n");
   std::printf("requests_ok=%ld errors=%ld elapsed_s=%.3f max_ms=%.3f\n", ok, errors, elapsed, s.max_ms);
+  // Per finished request, failed ones included: the generator spent its CPU on them too.
+  std::printf("client_cpu_s=%.3f client_cpu_per_req_us=%.1f\n", cpu_s,
+              ok + errors > 0 ? cpu_s * 1e6 / static_cast<double>(ok + errors) : 0.0);
   std::printf("vends/s=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f errors=%ld\n",
               std::lround(static_cast<double>(ok) / elapsed), s.p50_ms, s.p90_ms, s.p99_ms, errors);
   return 0;
@@ -324,13 +268,14 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   stsvend::load::Options o;
-  CLI::App app{"stsvend_load - HTTP load generator for stsvend (durable class-0 vends or GET /health)",
-               "stsvend_load"};
+  CLI::App app{"stsvend_load - HTTP load generator for stsvend (durable class-0 vends or GET /health)", "stsvend_load"};
   app.add_option("--url", o.url, "server base URL, http://HOST:PORT")->capture_default_str();
   app.add_option("--key", o.key, "credential key");
   app.add_option("--secret", o.secret, "credential secret");
   app.add_option("--config-ref", o.config_ref, "configuration ref to vend under");
-  app.add_option("--connections", o.connections, "keep-alive connections, one thread each")->capture_default_str();
+  app.add_option("--connections", o.connections, "keep-alive connections, spread over the threads")
+      ->capture_default_str();
+  app.add_option("--threads", o.threads, "event-loop threads driving the connections")->capture_default_str();
   app.add_option("--duration", o.duration_s, "seconds of timed load")->capture_default_str();
   app.add_flag("--health", o.health, "load the unauthenticated GET /health instead (framework baseline)");
   app.add_option("--drns", o.drns, "spread vends over this many meters")->capture_default_str();
