@@ -36,7 +36,8 @@ class NectarApi {
   // The HttpHandler: called on the connection's I/O thread and never blocks it (see the file comment);
   // answers through `responder`, possibly later and from another thread. `request` and `remote` must
   // stay valid until then (HttpServer guarantees it). Thread-safe. Never throws for bad input (errors
-  // are replies). REQUIRES: the service outlives every answer (stop the server before destroying it).
+  // are replies). REQUIRES: this and the service outlive every answer: stop the server (which waits
+  // for all of them) before destroying either.
   void handle(HttpRequest& request, const std::string& remote, Responder responder);
 
   Metrics& metrics() { return metrics_; }

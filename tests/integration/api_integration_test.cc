@@ -645,9 +645,8 @@ TEST_F(ApiIntegration, PipelinedVendsOnManyConnectionsAreAnsweredInOrder) {
         std::string drn;
         switch (k) {
           case Kind::kVend: {
-            char digits[16];
-            std::snprintf(digits, sizeof(digits), "47501%02d%03d", c, static_cast<int>(requests[c].size()));
-            drn = drn_with_check_digit(digits);
+            const std::string n = std::to_string(1000 + requests[c].size());  // < 2000: "1ddd"
+            drn = drn_with_check_digit("475010" + std::to_string(c) + n.substr(1));
             requests[c].push_back(NectarClient::build("POST", "/v1/tokens", credit_body(*a_, drn, "1", true), a_->creds));
             ++vends;
             break;
