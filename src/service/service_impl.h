@@ -107,6 +107,8 @@ class ServiceImpl final : public Service {
   Result<VendPlan> plan_vend(store::Repository& repo, VendState& state);
   Status prune_nonces_if_due(store::Repository& repo, Millis t);
   Result<std::optional<VendResult>> replay_from_snapshot(const VendRequest& req);
+  void answer_after_nonce(const VendRequest& req, Result<VendResult> answer,
+                          std::function<void(Result<VendResult>)> done);
   static Result<VendResult> replay(store::Repository& repo, const VendRequest& req,
                                    const store::IdempotencyRecord& rec);
 

@@ -136,24 +136,25 @@ Result<VendResult> ServiceImpl::vend(const VendRequest& req) {
   return future.get();
 }
 
+// Answers a vend that needs no vend transaction (a refusal or an idempotent replay) once the
+// request's nonce is on record: a nonce seen before turns any answer into Unauthenticated.
+void ServiceImpl::answer_after_nonce(const VendRequest& req, Result<VendResult> answer,
+                                     std::function<void(Result<VendResult>)> done) {
+  if (req.nonce.empty()) return done(std::move(answer));
+  consume_nonce_async(req.nonce_key, req.nonce,
+                      [answer = std::move(answer), done = std::move(done)](Status nonce) mutable {
+                        if (nonce.code() == Status::Code::kAlreadyExists) {
+                          done(Status::Unauthenticated("nonce already used"));
+                        } else if (!nonce.ok()) {
+                          done(std::move(nonce));
+                        } else {
+                          done(std::move(answer));
+                        }
+                      });
+}
+
 void ServiceImpl::vend_async(VendRequest req, std::function<void(Result<VendResult>)> done) {
-  // Refusals that need no write still burn the request's nonce before they are answered.
-  auto refuse = [this, &req, &done](Status why) {
-    if (req.nonce.empty()) {
-      done(std::move(why));
-      return;
-    }
-    consume_nonce_async(req.nonce_key, req.nonce,
-                        [why = std::move(why), done = std::move(done)](Status nonce) mutable {
-                          if (nonce.code() == Status::Code::kAlreadyExists) {
-                            done(Status::Unauthenticated("nonce already used"));
-                          } else if (!nonce.ok()) {
-                            done(std::move(nonce));
-                          } else {
-                            done(std::move(why));
-                          }
-                        });
-  };
+  auto refuse = [this, &req, &done](Status why) { answer_after_nonce(req, std::move(why), std::move(done)); };
   if (req.config_ref.empty()) return refuse(Status::InvalidArgument("config_ref", "is required"));
   if (req.drn.empty()) return refuse(Status::InvalidArgument("drn", "is required"));
   if (req.idempotency_key && (req.idempotency_key->empty() || req.idempotency_key->size() > 255)) {
@@ -165,21 +166,7 @@ void ServiceImpl::vend_async(VendRequest req, std::function<void(Result<VendResu
     // A replay is answered from a read connection, without the vend transaction.
     Result<std::optional<VendResult>> replayed = replay_from_snapshot(req);
     if (!replayed.ok()) return refuse(std::move(replayed).take_status());
-    if (*replayed) {
-      VendResult r = std::move(**replayed);
-      if (req.nonce.empty()) return done(std::move(r));
-      consume_nonce_async(req.nonce_key, req.nonce,
-                          [r = std::move(r), done = std::move(done)](Status nonce) mutable {
-                            if (nonce.code() == Status::Code::kAlreadyExists) {
-                              done(Status::Unauthenticated("nonce already used"));
-                            } else if (!nonce.ok()) {
-                              done(std::move(nonce));
-                            } else {
-                              done(std::move(r));
-                            }
-                          });
-      return;
-    }
+    if (*replayed) return answer_after_nonce(req, std::move(**replayed), std::move(done));
   }
 
   // Key material is prepared outside the writer so the write job stays short.
