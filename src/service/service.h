@@ -141,13 +141,19 @@ struct DecodeResult {
 };
 
 // Group-commit writer counters since open (for /metrics and the throughput measurement).
+// Checkpoints: docs/storage.md ("Checkpoints").
 struct StorageStats {
-  std::uint64_t batches = 0;       // group commits
-  std::uint64_t jobs = 0;          // write jobs (vends, nonces, ...)
-  std::uint64_t batch_nanos = 0;   // writer time in batches
-  std::uint64_t commit_nanos = 0;  // of which COMMIT (WAL write; checkpoints)
-  std::uint64_t syncs = 0;         // WAL fsyncs (each covers every batch committed before it)
-  std::uint64_t sync_nanos = 0;    // time in them, overlapping the next batches
+  std::uint64_t batches = 0;                  // group commits
+  std::uint64_t jobs = 0;                     // write jobs (vends, nonces, ...)
+  std::uint64_t batch_nanos = 0;              // writer time in batches
+  std::uint64_t max_batch_nanos = 0;          // the longest single batch
+  std::uint64_t commit_nanos = 0;             // of which COMMIT (WAL append; no fsync, no checkpoint)
+  std::uint64_t syncs = 0;                    // WAL fsyncs (each covers every batch committed before it)
+  std::uint64_t sync_nanos = 0;               // time in them, overlapping the next batches
+  std::uint64_t checkpoints = 0;              // background checkpoints (beside the writer)
+  std::uint64_t checkpoint_nanos = 0;         // time in them, overlapping the batches
+  std::uint64_t writer_checkpoints = 0;       // checkpoints by the writer between batches (catch-up, forced)
+  std::uint64_t writer_checkpoint_nanos = 0;  // time in them, delaying the next batch
 };
 
 struct Options {

@@ -148,7 +148,19 @@ std::string ServiceImpl::server_public_key_spki_base64() const { return server_k
 
 StorageStats ServiceImpl::storage_stats() const {
   const store::Database::Stats s = db_->stats();
-  return StorageStats{s.batches, s.jobs, s.batch_nanos, s.commit_nanos, s.syncs, s.sync_nanos};
+  StorageStats out;
+  out.batches = s.batches;
+  out.jobs = s.jobs;
+  out.batch_nanos = s.batch_nanos;
+  out.max_batch_nanos = s.max_batch_nanos;
+  out.commit_nanos = s.commit_nanos;
+  out.syncs = s.syncs;
+  out.sync_nanos = s.sync_nanos;
+  out.checkpoints = s.checkpoints;
+  out.checkpoint_nanos = s.checkpoint_nanos;
+  out.writer_checkpoints = s.writer_checkpoints;
+  out.writer_checkpoint_nanos = s.writer_checkpoint_nanos;
+  return out;
 }
 
 // ---------------------------------------------------------------- bootstrap

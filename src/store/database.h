@@ -44,14 +44,19 @@ class Database {
   // Thread-safe; connections are created on demand and reused.
   virtual Result<std::unique_ptr<ReadLease>> read() = 0;
 
-  // Writer statistics, for benchmarks, docs and /metrics.
+  // Writer statistics, for benchmarks, docs and /metrics. Checkpoints: docs/storage.md ("Checkpoints").
   struct Stats {
-    std::uint64_t batches = 0;       // group commits attempted
-    std::uint64_t jobs = 0;          // write jobs run
-    std::uint64_t batch_nanos = 0;   // writer time spent in batches (jobs + COMMIT)
-    std::uint64_t commit_nanos = 0;  // of which COMMIT (WAL write; checkpoints)
-    std::uint64_t syncs = 0;         // WAL fsyncs, each covering every batch committed before it
-    std::uint64_t sync_nanos = 0;    // time in them (overlaps the next batches)
+    std::uint64_t batches = 0;                  // group commits attempted
+    std::uint64_t jobs = 0;                     // write jobs run
+    std::uint64_t batch_nanos = 0;              // writer time spent in batches (jobs + COMMIT)
+    std::uint64_t max_batch_nanos = 0;          // the longest single batch
+    std::uint64_t commit_nanos = 0;             // of which COMMIT (WAL append; no fsync, no checkpoint)
+    std::uint64_t syncs = 0;                    // WAL fsyncs, each covering every batch committed before it
+    std::uint64_t sync_nanos = 0;               // time in them (overlaps the next batches)
+    std::uint64_t checkpoints = 0;              // background checkpoints run (beside the writer)
+    std::uint64_t checkpoint_nanos = 0;         // time in them, with the database fsync (overlaps batches)
+    std::uint64_t writer_checkpoints = 0;       // checkpoints the writer ran between batches (catch-up, forced)
+    std::uint64_t writer_checkpoint_nanos = 0;  // time in them (delays the next batch)
   };
   virtual Stats stats() const = 0;
 };
@@ -59,9 +64,15 @@ class Database {
 struct SqliteOptions {
   std::filesystem::path path;
   std::size_t max_batch = 512;
+  // WAL size (in frames, one page each) at which the background thread checkpoints.
+  std::size_t checkpoint_start_frames = 4096;
+  // WAL size at which the writer checkpoints between batches itself, whatever the background
+  // thread does (it is slow or blocked by readers): the bound on the WAL (256 MiB at 4 KiB pages).
+  std::size_t checkpoint_force_frames = 65536;
 };
 
-// Opens (creating and migrating) the SQLite database and starts its writer thread.
+// Opens (creating and migrating) the SQLite database and starts its writer, syncer and checkpointer
+// threads.
 Result<std::unique_ptr<Database>> open_sqlite_database(const SqliteOptions& options);
 
 }  // namespace stsvend::store

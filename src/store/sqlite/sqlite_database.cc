@@ -1,9 +1,12 @@
 // The SQLite Database: a group-commit writer thread and a pool of read connections.
-// Why group commit and what a failed COMMIT means for callers: docs/storage.md ("Durability").
+// Why group commit and what a failed COMMIT means for callers: docs/storage.md ("Durability");
+// why checkpoints run on their own thread: docs/storage.md ("Checkpoints").
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -13,10 +16,13 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <sqlite3.h>
 
 #include "store/database.h"
 #include "store/sqlite/connection.h"
@@ -61,14 +67,41 @@ class SqliteReadLease final : public ReadLease {
 
 class SqliteDatabase final : public Database {
  public:
-  SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer)
-      : options_(std::move(options)), writer_conn_(std::move(writer)), writer_repo_(*writer_conn_) {
+  SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer, std::unique_ptr<Connection> checkpointer)
+      : options_(std::move(options)),
+        writer_conn_(std::move(writer)),
+        writer_repo_(*writer_conn_),
+        checkpoint_conn_(std::move(checkpointer)) {
     if (options_.max_batch == 0) options_.max_batch = 1;
-    syncer_ = std::thread([this] { sync_loop(); });
-    thread_ = std::thread([this] { run(); });
+    if (options_.checkpoint_start_frames == 0) options_.checkpoint_start_frames = 1;
+    options_.checkpoint_force_frames = std::max(options_.checkpoint_force_frames, options_.checkpoint_start_frames);
+    next_background_at_ = options_.checkpoint_start_frames;
+    // Replaces SQLite's autocheckpoint hook: COMMIT no longer checkpoints (see wal_committed).
+    sqlite3_wal_hook(writer_conn_->raw(), &SqliteDatabase::on_wal_commit, this);
+    // Named for top -H and perf (at most 15 characters).
+    checkpointer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "stsvend-ckpt");
+      checkpoint_loop();
+    });
+    syncer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "stsvend-sync");
+      sync_loop();
+    });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "stsvend-writer");
+      run();
+    });
   }
 
   ~SqliteDatabase() override {
+    {
+      // First, so that the writer draining its queue starts no background checkpoint; one that is
+      // running finishes.
+      std::lock_guard<std::mutex> lock(mu_);
+      checkpointer_stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    checkpointer_.join();
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
@@ -82,6 +115,15 @@ class SqliteDatabase final : public Database {
     sync_cv_.notify_all();
     syncer_.join();
     if (wal_fd_ >= 0) ::close(wal_fd_);
+    if (poisoned_.load()) {
+      // The last connection to close would checkpoint and delete the WAL: copying frames whose fsync
+      // failed (from the page cache), or trusting frames a partial run marked copied before a
+      // database fsync failed. Without it the WAL stays, and the next open recovers from the disk.
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      for (auto& slot : pool_) keep_wal_on_close(*slot->conn);
+      keep_wal_on_close(*checkpoint_conn_);
+      keep_wal_on_close(*writer_conn_);
+    }
   }
 
   Status write(WriteJob job) override {
@@ -147,16 +189,33 @@ class SqliteDatabase final : public Database {
   void run() {
     std::vector<PendingJob> batch;
     for (;;) {
+      bool checkpoint_first = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
         writer_idle_ = true;
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || phase_ == CheckpointPhase::kCatchUp; });
         writer_idle_ = false;
-        if (queue_.empty()) return;  // stopping and drained
-        while (!queue_.empty() && batch.size() < options_.max_batch) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+        if (phase_ == CheckpointPhase::kCatchUp) {
+          phase_ = CheckpointPhase::kIdle;
+          catch_up_pending_ = true;
+          writer_checkpoint_tried_ = false;
         }
+        // Between batches the writer holds no transaction: the only time it can checkpoint.
+        checkpoint_first = writer_checkpoint_due();
+        if (!checkpoint_first) {
+          if (queue_.empty()) {
+            if (stopping_) return;  // stopping and drained
+            continue;
+          }
+          while (!queue_.empty() && batch.size() < options_.max_batch) {
+            batch.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+          }
+        }
+      }
+      if (checkpoint_first) {
+        checkpoint_on_writer();
+        continue;  // the queue is taken afterwards, so jobs queued meanwhile join this batch
       }
       const auto batch_start = std::chrono::steady_clock::now();
       commit_nanos_ = 0;
@@ -165,10 +224,12 @@ class SqliteDatabase final : public Database {
           poisoned_.load() ? fail_all(batch.size(), poisoned_status()) : run_batch(batch);
       {
         // Counted before any caller wakes, so a caller that reads stats after its write sees it.
+        const std::uint64_t batch_nanos = elapsed_nanos(batch_start);
         std::lock_guard<std::mutex> lock(mu_);
         stats_.batches += 1;
         stats_.jobs += batch.size();
-        stats_.batch_nanos += elapsed_nanos(batch_start);
+        stats_.batch_nanos += batch_nanos;
+        stats_.max_batch_nanos = std::max(stats_.max_batch_nanos, batch_nanos);
         stats_.commit_nanos += commit_nanos_;
       }
       if (committed_) {
@@ -186,6 +247,164 @@ class SqliteDatabase final : public Database {
         batch.clear();
       }
     }
+  }
+
+  // Checkpoints (docs/storage.md, "Checkpoints"). SQLite's autocheckpoint runs inside the COMMIT
+  // that crosses the threshold: it copies the WAL into the database file and fsyncs it while every
+  // vend waits. Instead the checkpointer thread copies with a PASSIVE checkpoint, which takes no
+  // writer lock, while batches keep committing. It never reaches the frames committed meanwhile, and
+  // SQLite restarts the WAL only when a writer begins a transaction with the WAL fully copied; so
+  // the writer, between batches, copies those last frames itself (the catch-up: a few ms), after
+  // which its next transaction writes the WAL from its start again.
+  //
+  // Durability does not depend on any of this: acknowledged writes are in the WAL, fsynced by the
+  // syncer. The WAL is restarted in place (no TRUNCATE checkpoint, no journal_size_limit), so it
+  // keeps its inode and the syncer's descriptor keeps naming it.
+  enum class CheckpointPhase {
+    kIdle,        // the wal hook may start a background checkpoint
+    kBackground,  // requested from or running on the checkpointer thread
+    kCatchUp,     // done: the writer should copy the rest before its next batch
+  };
+
+  static int on_wal_commit(void* self, sqlite3*, const char*, int frames) {
+    static_cast<SqliteDatabase*>(self)->wal_committed(static_cast<std::size_t>(frames));
+    return SQLITE_OK;
+  }
+
+  // Writer thread, after each COMMIT; `frames` is the WAL's length.
+  void wal_committed(std::size_t frames) {
+    // The length only drops when the WAL was restarted.
+    if (frames < wal_frames_) next_background_at_ = options_.checkpoint_start_frames;
+    wal_frames_ = frames;
+    writer_checkpoint_tried_ = false;
+    if (frames < next_background_at_ || poisoned_.load()) return;
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (phase_ == CheckpointPhase::kIdle) {
+        phase_ = CheckpointPhase::kBackground;
+        start = true;
+      }
+    }
+    if (!start) return;
+    checkpoint_cv_.notify_one();
+    // When the WAL cannot be restarted (a reader holds an old snapshot), the next run waits for as
+    // many new frames again instead of following this one back to back.
+    next_background_at_ = frames + options_.checkpoint_start_frames;
+  }
+
+  bool writer_checkpoint_due() const {
+    return !writer_checkpoint_tried_ && !poisoned_.load() &&
+           (catch_up_pending_ || wal_frames_ >= options_.checkpoint_force_frames);
+  }
+
+  // Writer thread, holding no transaction: the catch-up after a background run, or the forced
+  // checkpoint when the WAL reached checkpoint_force_frames.
+  void checkpoint_on_writer() {
+    writer_checkpoint_tried_ = true;
+    const auto start = std::chrono::steady_clock::now();
+    const int rc = passive_checkpoint(*writer_conn_);
+    // The background checkpoint (or another process) holds the checkpoint lock: expected and
+    // harmless, tried again after the next batch.
+    if ((rc & 0xff) == SQLITE_BUSY) return;
+    catch_up_pending_ = false;
+    if (rc != SQLITE_OK) checkpoint_failed(rc, writer_conn_->raw());
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.writer_checkpoints += 1;
+    stats_.writer_checkpoint_nanos += elapsed_nanos(start);
+  }
+
+  // The checkpointer thread, on its own connection.
+  void checkpoint_loop() {
+    int db_fd = -1;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        checkpoint_cv_.wait(lock,
+                            [this] { return checkpointer_stopping_ || phase_ == CheckpointPhase::kBackground; });
+        if (checkpointer_stopping_) break;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      // Poisoned, nothing more may be marked copied (see checkpoint_failed).
+      const bool poisoned = poisoned_.load();
+      const int rc = poisoned ? SQLITE_OK : passive_checkpoint(*checkpoint_conn_);
+      const bool ran = !poisoned && (rc & 0xff) != SQLITE_BUSY;
+      if (ran && rc != SQLITE_OK) checkpoint_failed(rc, checkpoint_conn_->raw());
+      bool copied = ran && rc == SQLITE_OK;
+      // A run that did not reach the end of the WAL (the writer committed meanwhile) leaves its pages
+      // unsynced for the catch-up's fsync; syncing them here keeps that cost off the writer.
+      if (copied) copied = sync_database(db_fd);
+      bool wake = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        phase_ = copied ? CheckpointPhase::kCatchUp : CheckpointPhase::kIdle;
+        wake = copied && writer_idle_;
+        if (ran) {
+          stats_.checkpoints += 1;
+          stats_.checkpoint_nanos += elapsed_nanos(start);
+        }
+      }
+      if (wake) cv_.notify_one();
+    }
+    if (db_fd >= 0) ::close(db_fd);
+  }
+
+  static int passive_checkpoint(Connection& conn) {
+    int wal_frames = 0;
+    int backfilled = 0;
+    return sqlite3_wal_checkpoint_v2(conn.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &backfilled);
+  }
+
+  // fdatasync of the database file through the checkpointer's own descriptor. False when it failed.
+  bool sync_database(int& fd) {
+    const std::string path = options_.path.string();
+    if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      // Only an optimisation: the catch-up's checkpoint syncs the file itself.
+      log_checkpoint_error(errno_status("open", path));
+      return true;
+    }
+    if (::fdatasync(fd) == 0) return true;
+    database_fsync_failed(errno_status("fdatasync", path));
+    return false;
+  }
+
+  // A failed checkpoint is logged and retried at the next threshold; writes go on. Acknowledged
+  // writes are in the fsynced WAL, and SQLite marks frames copied only after a run succeeded, so the
+  // next run copies them again. A failed fsync is different: SQLite also marks frames copied after
+  // a partial run without any fsync (the run that reaches the WAL's end syncs for all), and once an
+  // fsync of the database file failed the kernel may have dropped those pages while a later fsync
+  // succeeds; the WAL would then be restarted over the only good copy of acknowledged writes. So a
+  // failed fsync poisons (also one of the WAL, which a checkpoint syncs before copying), like the
+  // syncer's.
+  void checkpoint_failed(int rc, sqlite3* db) {
+    Status st = sqlite::sqlite_status(rc, db, "checkpoint of " + options_.path.string());
+    if (rc == SQLITE_IOERR_FSYNC) {
+      database_fsync_failed(st);
+    } else {
+      log_checkpoint_error(st);
+    }
+  }
+
+  void database_fsync_failed(const Status& st) {
+    if (poisoned_.exchange(true)) return;
+    std::fprintf(stderr, "stsvend: database fsync failed in a checkpoint (%s): refusing writes until restart\n",
+                 std::string(st.detail()).c_str());
+  }
+
+  // Once per distinct error: a failing checkpoint is retried at every threshold.
+  void log_checkpoint_error(const Status& st) {
+    static constexpr std::size_t kMaxDistinctErrors = 32;
+    std::string detail(st.detail().empty() ? st.message() : std::string(st.detail()));
+    std::lock_guard<std::mutex> lock(log_mu_);
+    if (logged_checkpoint_errors_.size() >= kMaxDistinctErrors) return;
+    if (!logged_checkpoint_errors_.insert(detail).second) return;
+    std::fprintf(stderr, "stsvend: WAL checkpoint failed (%s); writes go on, retrying at the next threshold\n",
+                 detail.c_str());
+  }
+
+  static void keep_wal_on_close(Connection& conn) {
+    (void)sqlite3_db_config(conn.raw(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   }
 
   // The syncer: one fdatasync of the WAL covers every batch committed before it started. The writer
@@ -388,6 +607,13 @@ class SqliteDatabase final : public Database {
   bool committed_ = false;          // writer thread only: the last batch reached COMMIT
   std::unique_ptr<Connection> writer_conn_;
   SqliteRepository writer_repo_;
+  std::unique_ptr<Connection> checkpoint_conn_;  // checkpointer thread only; closed before writer_conn_
+
+  // Writer thread only: the WAL as of the last COMMIT and what the writer owes it.
+  std::size_t wal_frames_ = 0;
+  std::size_t next_background_at_ = 0;   // WAL length that starts the next background run
+  bool catch_up_pending_ = false;        // a background run finished; the writer has not caught up
+  bool writer_checkpoint_tried_ = false;  // since the last COMMIT: a BUSY one waits for the next batch
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -395,7 +621,14 @@ class SqliteDatabase final : public Database {
   bool stopping_ = false;
   bool writer_idle_ = false;  // waiting on cv_ (guarded by mu_)
   Stats stats_;
-  std::atomic<bool> poisoned_{false};  // a WAL fsync failed: no more writes until restart
+  std::atomic<bool> poisoned_{false};  // a WAL or database fsync failed: no more writes until restart
+  CheckpointPhase phase_ = CheckpointPhase::kIdle;  // guarded by mu_
+  bool checkpointer_stopping_ = false;               // guarded by mu_
+  std::condition_variable checkpoint_cv_;            // with mu_
+  std::thread checkpointer_;
+
+  std::mutex log_mu_;
+  std::set<std::string> logged_checkpoint_errors_;
 
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
@@ -419,11 +652,13 @@ Result<std::unique_ptr<Database>> open_sqlite_database(const SqliteOptions& opti
   STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::open(options.path, false));
   STSVEND_RETURN_IF_ERROR(sqlite::migrate(*writer));
   // The writer's COMMIT does not fsync: the syncer thread does, before any job of the batch is
-  // completed (see sync_loop). Checkpoints run in the writer's COMMIT; at 8192 pages (32 MiB of WAL)
-  // instead of SQLite's 1000 they run an eighth as often and copy each hot page once per run, which
-  // cut the measured COMMIT time by more than half.
-  STSVEND_RETURN_IF_ERROR(writer->exec("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192"));
-  return std::unique_ptr<Database>(new SqliteDatabase(options, std::move(writer)));
+  // completed (see sync_loop). Nor does it checkpoint: the database's wal hook replaces SQLite's
+  // autocheckpoint (the old wal_autocheckpoint=8192 copied up to 32 MiB and fsynced the database
+  // file inside a COMMIT, stalling every vend behind it); checkpoints run on the checkpointer
+  // thread's own connection, and the writer only catches up between batches (checkpoint_loop).
+  STSVEND_RETURN_IF_ERROR(writer->exec("PRAGMA synchronous=NORMAL"));
+  STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<Connection> checkpointer, Connection::open(options.path, false));
+  return std::unique_ptr<Database>(new SqliteDatabase(options, std::move(writer), std::move(checkpointer)));
 }
 
 }  // namespace stsvend::store

@@ -1,12 +1,15 @@
 // The group-commit writer: batching, a job failing after its writes undoing only itself, a failed
 // COMMIT failing the whole batch
-// (ENOSPC simulated with RLIMIT_FSIZE), and kill -9 never losing an acknowledged write.
+// (ENOSPC simulated with RLIMIT_FSIZE), kill -9 never losing an acknowledged write, and checkpoints
+// off the writer keeping the WAL bounded.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +36,48 @@ std::unique_ptr<Database> open_db(const std::filesystem::path& dir, std::size_t 
   auto db = open_sqlite_database(o);
   EXPECT_TRUE(db.ok()) << db.status().message();
   return db.ok() ? std::move(db).value() : nullptr;
+}
+
+std::unique_ptr<Database> open_db(const SqliteOptions& o) {
+  auto db = open_sqlite_database(o);
+  EXPECT_TRUE(db.ok()) << db.status().message();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+// Small checkpoint thresholds, so that a test crosses them many times.
+SqliteOptions small_checkpoints(const std::filesystem::path& dir) {
+  SqliteOptions o;
+  o.path = dir / "t.db";
+  o.checkpoint_start_frames = 64;
+  o.checkpoint_force_frames = 1024;
+  return o;
+}
+
+// The WAL header's checkpoint sequence number (bytes 12-15, big-endian), which SQLite increments
+// each time it restarts the WAL from its beginning.
+std::uint32_t wal_restarts(const std::filesystem::path& wal) {
+  std::ifstream in(wal, std::ios::binary);
+  unsigned char h[16] = {};
+  in.read(reinterpret_cast<char*>(h), sizeof h);
+  EXPECT_TRUE(in.good()) << wal;
+  return std::uint32_t{h[12]} << 24 | std::uint32_t{h[13]} << 16 | std::uint32_t{h[14]} << 8 | std::uint32_t{h[15]};
+}
+
+// `threads` callers each writing `per_thread` settings named <prefix><thread>-<i>; returns the failures.
+int write_settings(Database& db, const char* prefix, int threads, int per_thread, const std::string& value) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < threads; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        std::string k = key(prefix, t);
+        k.append("-").append(std::to_string(i));
+        if (!db.write([&](Repository& r) { return r.put_setting(k, value); }).ok()) failures++;
+      }
+    });
+  }
+  for (auto& th : callers) th.join();
+  return failures.load();
 }
 
 std::optional<std::string> setting(Database& db, const std::string& key) {
@@ -186,6 +231,73 @@ TEST(GroupCommit, KillDashNineKeepsAcknowledgedWrites) {
   ASSERT_TRUE(WIFSIGNALED(status));
   auto db = open_db(dir.path());
   for (int i = 0; i <= last; ++i) ASSERT_EQ(setting(*db, key("k", i)), "v") << i;
+}
+
+// Every setting write_settings wrote, read back.
+void expect_settings(Database& db, const char* prefix, int threads, int per_thread, const std::string& value) {
+  for (int t = 0; t < threads; ++t) {
+    for (int i = 0; i < per_thread; ++i) {
+      std::string k = key(prefix, t);
+      k.append("-").append(std::to_string(i));
+      ASSERT_EQ(setting(db, k), value) << k;
+    }
+  }
+}
+
+// The WAL passes the start threshold many times: the background thread checkpoints, the writer
+// catches up between batches, SQLite restarts the WAL, and its file stays far below the force bound.
+TEST(GroupCommit, CheckpointsOffTheWriterKeepTheWalBounded) {
+  testing::TempDir dir;
+  const SqliteOptions o = small_checkpoints(dir.path());
+  const auto wal = dir.path() / "t.db-wal";
+  const std::string value(1000, 'v');
+  constexpr int kThreads = 8, kPerThread = 400;
+  {
+    auto db = open_db(o);
+    ASSERT_EQ(write_settings(*db, "k", kThreads, kPerThread, value), 0);
+    const Database::Stats s = db->stats();
+    EXPECT_GT(s.checkpoints, 0u);
+    EXPECT_GT(s.checkpoint_nanos, 0u);
+    EXPECT_GT(s.writer_checkpoints, 0u);
+    EXPECT_GT(s.writer_checkpoint_nanos, 0u);
+    EXPECT_GT(s.max_batch_nanos, 0u);
+    EXPECT_LE(s.max_batch_nanos, s.batch_nanos);
+    // Never truncated, the file is as long as the WAL ever was.
+    EXPECT_LT(std::filesystem::file_size(wal), o.checkpoint_force_frames * 4096 * 2);
+    EXPECT_GT(wal_restarts(wal), 2u);
+    expect_settings(*db, "k", kThreads, kPerThread, value);
+  }
+  auto reopened = open_db(dir.path());
+  expect_settings(*reopened, "k", kThreads, kPerThread, value);
+}
+
+// A read lease holding an old snapshot keeps the WAL from being copied or restarted past it: the WAL
+// grows, but writes go on, and once the lease ends the WAL is restarted by further writes.
+TEST(GroupCommit, LongReadLeaseOnlyDelaysCheckpoints) {
+  testing::TempDir dir;
+  const SqliteOptions o = small_checkpoints(dir.path());
+  const auto wal = dir.path() / "t.db-wal";
+  const std::string value(1000, 'v');
+  auto db = open_db(o);
+  ASSERT_TRUE(db->write([](Repository& r) { return r.put_setting("old", "1"); }).ok());
+  auto lease = db->read();
+  ASSERT_TRUE(lease.ok());
+  ASSERT_EQ(*(*lease)->repo().get_setting("old"), "1");  // the snapshot starts here
+
+  ASSERT_EQ(write_settings(*db, "held", 4, 300, value), 0);
+  EXPECT_FALSE((*(*lease)->repo().get_setting("held0-0")).has_value()) << "the lease keeps its snapshot";
+  EXPECT_EQ(setting(*db, "held3-299"), value);
+  const std::uint32_t restarts_while_held = wal_restarts(wal);
+
+  (*lease).reset();
+  ASSERT_EQ(write_settings(*db, "after", 4, 100, value), 0);
+  EXPECT_GT(wal_restarts(wal), restarts_while_held);
+  expect_settings(*db, "held", 4, 300, value);
+  expect_settings(*db, "after", 4, 100, value);
+  db.reset();
+  auto reopened = open_db(dir.path());
+  expect_settings(*reopened, "held", 4, 300, value);
+  expect_settings(*reopened, "after", 4, 100, value);
 }
 
 }  // namespace
