@@ -48,11 +48,12 @@ Result<Caller> authenticate(service::Service& service, const HttpRequest& reques
   if (nonce.size() > 128) return Status::Unauthenticated("nonce header longer than 128 characters");
   STSVEND_ASSIGN_OR_RETURN(auto auth, parse_authorization(authorization));
 
-  auto cred = service.credential_for_auth(auth.key);
-  if (!cred.ok()) {
-    if (cred.status().code() == Status::Code::kNotFound) return Status::Unauthenticated("unknown credentials key");
-    return std::move(cred).take_status();
+  auto found = service.credential_for_auth(auth.key);
+  if (!found.ok()) {
+    if (found.status().code() == Status::Code::kNotFound) return Status::Unauthenticated("unknown credentials key");
+    return std::move(found).take_status();
   }
+  const service::AuthCredential* cred = found->get();
   if (!cred->activated) return Status::Unauthenticated("credentials are deactivated");
 
   const std::string to_sign =
@@ -64,7 +65,7 @@ Result<Caller> authenticate(service::Service& service, const HttpRequest& reques
     return Status::Unauthenticated("Content-MD5 does not match the body");
   }
   STSVEND_RETURN_IF_ERROR(check_date_skew(date, now_unix_seconds));
-  if (!permission.empty() && cred->permissions.count(std::string(permission)) == 0) {
+  if (!permission.empty() && !cred->permissions.contains(permission)) {
     return Status::PermissionDenied("credentials lack the permission " + std::string(permission));
   }
   Caller caller;
@@ -74,10 +75,10 @@ Result<Caller> authenticate(service::Service& service, const HttpRequest& reques
     if (s.code() == Status::Code::kAlreadyExists) return Status::Unauthenticated("nonce already used");
     return s;
   }
-  caller.user_ref = std::move(cred->user_ref);
-  caller.credential_ref = std::move(cred->ref);
-  caller.key = std::move(cred->key);
-  caller.permissions = std::move(cred->permissions);
+  caller.user_ref = cred->user_ref;
+  caller.credential_ref = cred->ref;
+  caller.key = cred->key;
+  caller.permissions = cred->permissions;
   return caller;
 }
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -18,12 +17,12 @@ struct Caller {
   std::string user_ref;
   std::string credential_ref;
   std::string key;
-  std::set<std::string> permissions;
+  service::PermissionSet permissions;
   // Set when authenticate was asked to defer the nonce: the handler must see it recorded before it
   // answers (Service::vend_async does, whatever the outcome) or record it itself
   // (Service::consume_nonce_async; NectarApi::answer_burning_nonce).
   std::string pending_nonce;
-  bool has(std::string_view permission) const { return permissions.count(std::string(permission)) != 0; }
+  bool has(std::string_view permission) const { return permissions.contains(permission); }
 };
 
 // Unauthenticated (→ 401) for missing/blank headers, a malformed Authorization, an unknown or

@@ -69,13 +69,35 @@ struct UserUpdate {
 };
 
 // What the HMAC verifier needs for one request.
+// The permission identifiers a credential holds. Immutable and shared: every authenticated request
+// carries its caller's set, and copying a std::set of strings per request showed in the vend profile.
+class PermissionSet {
+ public:
+  using Ids = std::set<std::string, std::less<>>;  // transparent: lookups by string_view allocate nothing
+  PermissionSet() : ids_(empty()) {}
+  explicit PermissionSet(Ids ids) : ids_(std::make_shared<const Ids>(std::move(ids))) {}
+
+  bool contains(std::string_view id) const { return ids_->find(id) != ids_->end(); }
+  std::size_t count(std::string_view id) const { return contains(id) ? 1 : 0; }
+  std::size_t size() const { return ids_->size(); }
+  Ids::const_iterator begin() const { return ids_->begin(); }
+  Ids::const_iterator end() const { return ids_->end(); }
+
+ private:
+  static const std::shared_ptr<const Ids>& empty() {
+    static const auto none = std::make_shared<const Ids>();
+    return none;
+  }
+  std::shared_ptr<const Ids> ids_;
+};
+
 struct AuthCredential {
   std::string ref;
   std::string user_ref;
   std::string key;
   SecretBytes secret;     // the secret's UTF-8 bytes, the HMAC key
   bool activated = false; // false when the credential OR its user is deactivated
-  std::set<std::string> permissions;  // identifiers
+  PermissionSet permissions;
 };
 
 // Which permissions a new credential gets: every permission the user may hold, or catalogue ids.
@@ -185,7 +207,7 @@ class Service {
   virtual std::optional<Bootstrap> bootstrap_if_new() = 0;
 
   // --- Auth
-  virtual Result<AuthCredential> credential_for_auth(std::string_view key) = 0;
+  virtual Result<std::shared_ptr<const AuthCredential>> credential_for_auth(std::string_view key) = 0;
   // AlreadyExists("nonce", ...) when the nonce was seen for this key within nonce_ttl_seconds.
   virtual Status consume_nonce(std::string_view key, std::string_view nonce) = 0;
 

@@ -219,8 +219,8 @@ void ServiceImpl::invalidate_auth_cache() {
   ++auth_generation_;
 }
 
-Result<AuthCredential> ServiceImpl::credential_for_auth(std::string_view key) {
-  std::shared_ptr<const AuthEntry> entry;
+Result<std::shared_ptr<const AuthCredential>> ServiceImpl::credential_for_auth(std::string_view key) {
+  std::shared_ptr<const AuthCredential> entry;
   std::uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> lock(auth_mu_);
@@ -240,18 +240,20 @@ Result<AuthCredential> ServiceImpl::credential_for_auth(std::string_view key) {
     }
     STSVEND_ASSIGN_OR_RETURN(SecretBytes secret,
                              vault_->open(stored->sealed_secret, credential_aad(stored->credential.ref)));
-    auto fresh = std::make_shared<AuthEntry>();
+    auto fresh = std::make_shared<AuthCredential>();
     fresh->ref = stored->credential.ref;
     fresh->user_ref = stored->credential.user_ref;
     fresh->key = stored->credential.key;
     fresh->secret = std::move(secret);
     fresh->activated = stored->credential.activated && user->user.activated;
     const auto& catalogue = permission_catalogue();
+    PermissionSet::Ids ids;
     for (int id : stored->permission_ids) {
       if (id >= 1 && static_cast<std::size_t>(id) <= catalogue.size()) {
-        fresh->permissions.insert(catalogue[static_cast<std::size_t>(id - 1)].identifier);
+        ids.insert(catalogue[static_cast<std::size_t>(id - 1)].identifier);
       }
     }
+    fresh->permissions = PermissionSet(std::move(ids));
     entry = fresh;
     std::lock_guard<std::mutex> lock(auth_mu_);
     // A (de)activation that happened while we read must not be undone by this fill.
@@ -260,14 +262,7 @@ Result<AuthCredential> ServiceImpl::credential_for_auth(std::string_view key) {
       auth_cache_.emplace(std::string(key), entry);
     }
   }
-  AuthCredential out;
-  out.ref = entry->ref;
-  out.user_ref = entry->user_ref;
-  out.key = entry->key;
-  out.secret = entry->secret.clone();
-  out.activated = entry->activated;
-  out.permissions = entry->permissions;
-  return out;
+  return entry;
 }
 
 Status ServiceImpl::consume_nonce(std::string_view key, std::string_view nonce) {

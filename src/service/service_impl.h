@@ -26,7 +26,7 @@ class ServiceImpl final : public Service {
 
   std::optional<Bootstrap> bootstrap_if_new() override;
 
-  Result<AuthCredential> credential_for_auth(std::string_view key) override;
+  Result<std::shared_ptr<const AuthCredential>> credential_for_auth(std::string_view key) override;
   Status consume_nonce(std::string_view key, std::string_view nonce) override;
 
   Result<User> get_user(std::string_view user_ref) override;
@@ -118,16 +118,9 @@ class ServiceImpl final : public Service {
   std::unique_ptr<store::Database> db_;
   DecoderKeyCache key_cache_;
 
-  struct AuthEntry {
-    std::string ref;
-    std::string user_ref;
-    std::string key;
-    SecretBytes secret;
-    bool activated = false;
-    std::set<std::string> permissions;
-  };
   std::mutex auth_mu_;
-  std::unordered_map<std::string, std::shared_ptr<const AuthEntry>> auth_cache_;
+  // Entries are immutable and handed out shared: an authenticated request copies no secret.
+  std::unordered_map<std::string, std::shared_ptr<const AuthCredential>> auth_cache_;
   std::uint64_t auth_generation_ = 0;  // bumped on every invalidation; stale fills are dropped
 
   std::atomic<Millis> last_nonce_prune_{0};

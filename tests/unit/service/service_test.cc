@@ -69,12 +69,12 @@ TEST_F(ServiceTest, BootstrapHappensOnceEvenAcrossRestarts) {
 
   auto auth = svc_->credential_for_auth(boot->credential_key);
   ASSERT_TRUE(auth.ok());
-  EXPECT_TRUE(auth->activated);
-  EXPECT_EQ(auth->user_ref, boot->user_ref);
-  EXPECT_EQ(std::string(auth->secret.span().begin(), auth->secret.span().end()), boot->credential_secret);
-  EXPECT_EQ(auth->permissions.size(), permission_catalogue().size());
-  EXPECT_TRUE(auth->permissions.count("admin"));
-  EXPECT_TRUE(auth->permissions.count("generate_token"));
+  EXPECT_TRUE((*auth)->activated);
+  EXPECT_EQ((*auth)->user_ref, boot->user_ref);
+  EXPECT_EQ(std::string((*auth)->secret.span().begin(), (*auth)->secret.span().end()), boot->credential_secret);
+  EXPECT_EQ((*auth)->permissions.size(), permission_catalogue().size());
+  EXPECT_TRUE((*auth)->permissions.count("admin"));
+  EXPECT_TRUE((*auth)->permissions.count("generate_token"));
 }
 
 TEST_F(ServiceTest, NoBootstrapWhenUsersExist) {
@@ -166,11 +166,11 @@ TEST_F(ServiceTest, UserLifecycle) {
 
   auto cred = svc_->create_credential(ref, PermissionSelection::All());
   ASSERT_TRUE(cred.ok());
-  EXPECT_TRUE(svc_->credential_for_auth(cred->key)->activated);
+  EXPECT_TRUE((*svc_->credential_for_auth(cred->key))->activated);
   ASSERT_TRUE(svc_->delete_user(ref).ok());
   EXPECT_FALSE(svc_->get_user(ref)->activated);
   // A deactivated user's credentials stop authenticating at once (the auth cache is invalidated).
-  EXPECT_FALSE(svc_->credential_for_auth(cred->key)->activated);
+  EXPECT_FALSE((*svc_->credential_for_auth(cred->key))->activated);
   EXPECT_FALSE(svc_->check_password("alice", "new password").ok());
   EXPECT_EQ(svc_->get_user("no-such-user").status().code(), Status::Code::kNotFound);
   EXPECT_EQ(svc_->list_users()->size(), 2u);
@@ -193,8 +193,8 @@ TEST_F(ServiceTest, CredentialsCarryChosenPermissionsAndSealedSecret) {
   auto all = svc_->create_credential(alice, PermissionSelection::All());
   ASSERT_TRUE(all.ok());
   auto auth = svc_->credential_for_auth(all->key);
-  EXPECT_FALSE(auth->permissions.count("admin")) << "a non-admin never holds admin";
-  EXPECT_EQ(auth->permissions.size(), permission_catalogue().size() - 1);
+  EXPECT_FALSE((*auth)->permissions.count("admin")) << "a non-admin never holds admin";
+  EXPECT_EQ((*auth)->permissions.size(), permission_catalogue().size() - 1);
 
   const int admin_id = permission_catalogue().back().id;
   EXPECT_EQ(svc_->create_credential(alice, PermissionSelection{false, {admin_id}}).status().field(), "permissions");
@@ -202,11 +202,11 @@ TEST_F(ServiceTest, CredentialsCarryChosenPermissionsAndSealedSecret) {
   EXPECT_EQ(svc_->create_credential(alice, PermissionSelection{false, {}}).status().field(), "permissions");
 
   // Deactivation is seen by the very next auth lookup.
-  ASSERT_TRUE(svc_->credential_for_auth(created->key)->activated);
+  ASSERT_TRUE((*svc_->credential_for_auth(created->key))->activated);
   ASSERT_TRUE(svc_->set_credential_active(alice, created->ref, false).ok());
-  EXPECT_FALSE(svc_->credential_for_auth(created->key)->activated);
+  EXPECT_FALSE((*svc_->credential_for_auth(created->key))->activated);
   ASSERT_TRUE(svc_->set_credential_active(alice, created->ref, true).ok());
-  EXPECT_TRUE(svc_->credential_for_auth(created->key)->activated);
+  EXPECT_TRUE((*svc_->credential_for_auth(created->key))->activated);
   EXPECT_EQ(svc_->credential_for_auth("unknown-key").status().code(), Status::Code::kNotFound);
 }
 
