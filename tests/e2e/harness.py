@@ -78,12 +78,13 @@ class Server:
         self.data_dir, self.log_dir, self.extra_args = data_dir, log_dir, list(extra_args)
         self.proc = None
         self.port = None
+        self.scheme = "http"
         self.starts = 0
         self.first_stdout = []
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
     def start(self, timeout=60.0):
         self.port = free_port()
@@ -102,7 +103,7 @@ class Server:
             for raw in iter(stream.readline, b""):
                 line = raw.decode("utf-8", "replace").rstrip("\n")
                 lines.append(line)
-                if "stsvend listening on http://" in line:
+                if "stsvend listening on http" in line:  # http:// or https://
                     ready.set()
             stream.close()
 
@@ -119,8 +120,8 @@ class Server:
             self.first_stdout = lines
         # The printed address is the truth; it matches the port we asked for.
         for line in lines:
-            if "stsvend listening on http://" in line:
-                addr = line.split("http://", 1)[1].strip().rstrip("/")
+            if "stsvend listening on http" in line:
+                self.scheme, addr = line.split("stsvend listening on ", 1)[1].strip().rstrip("/").split("://", 1)
                 port = int(addr.rsplit(":", 1)[1])
                 if port != 0:
                     self.port = port

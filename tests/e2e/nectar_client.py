@@ -98,9 +98,11 @@ class NectarClient:
     """Signs and sends requests to one server. Not thread-safe: give each thread its own client."""
 
     def __init__(self, base_url: str, key: str, secret: str, dialect: str = "j24", scheme: str = "nectar",
-                 java_hex: bool = False, date_style: str = "java", timeout: float = 30.0):
+                 java_hex: bool = False, date_style: str = "java", timeout: float = 30.0, ssl_context=None):
         u = urllib.parse.urlsplit(base_url)
-        self.host, self.port = u.hostname, u.port or 80
+        self.https = u.scheme == "https"
+        self.host, self.port = u.hostname, u.port or (443 if self.https else 80)
+        self.ssl_context = ssl_context  # for https: e.g. one trusting a test's self-signed certificate
         self.key, self.secret = key, secret
         self.dialect, self.scheme, self.java_hex, self.date_style = dialect, scheme, java_hex, date_style
         self.timeout = timeout
@@ -136,7 +138,10 @@ class NectarClient:
         for k, v in (headers or {}).items():
             hdrs[k] = v
         hdrs = {k: v for k, v in hdrs.items() if v is not None}
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        if self.https:
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.ssl_context)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             conn.request(method, path, body=body if (body or method in ("POST", "PUT")) else None, headers=hdrs)
             r = conn.getresponse()

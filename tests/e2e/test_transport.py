@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""The HTTP transport of `stsvend serve`, black box (docs/api.md, "Transport"):
+
+  * HTTPS with --tls-cert/--tls-key: the listening line says https://, /health and a signed vend work over TLS, the
+    token checks out, and a plain-HTTP client on the TLS port does not hurt the server;
+  * many requests pipelined in one write are all answered, in order (more than the server answers on one stack);
+  * `Expect: 100-continue` gets the interim 100 before the body is sent, then the answer;
+  * an oversized header gets 431, a request cut off by the client's half-close gets 400, a connection dropped
+    mid-request leaves the server serving.
+"""
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+def read_responses(sock, count, timeout=30.0):
+    """Reads `count` HTTP/1.1 responses with Content-Length bodies; returns [(status, body bytes)]."""
+    sock.settimeout(timeout * harness.SLOW)
+    buf = b""
+    out = []
+    while len(out) < count:
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end >= 0:
+            head = buf[:head_end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+            if len(buf) >= head_end + 4 + length:
+                out.append((int(head.split(" ", 2)[1]), buf[head_end + 4:head_end + 4 + length]))
+                buf = buf[head_end + 4 + length:]
+                continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return out
+
+
+def self_signed(workdir):
+    """A localhost certificate and key made with the openssl CLI; returns (cert path, key path)."""
+    cert, key = os.path.join(workdir, "tls-cert.pem"), os.path.join(workdir, "tls-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    return cert, key
+
+
+class TlsTransport(harness.ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        # The certificate must exist before the server starts: made in a directory of our own.
+        cls.cert_dir = tempfile.mkdtemp(prefix="stsvend-tls-")
+        cls.addClassCleanup(shutil.rmtree, cls.cert_dir, True)
+        cls.cert, cls.key = self_signed(cls.cert_dir)
+        cls.server_args = ("--tls-cert", cls.cert, "--tls-key", cls.key)
+        super().setUpClass()
+        cls.ctx = ssl.create_default_context(cafile=cls.cert)
+
+    def test_listens_with_https_and_answers(self):
+        self.assertEqual(self.server.scheme, "https", self.server.first_stdout)
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as raw:
+            with self.ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" * 3)
+                answers = read_responses(s, 3)
+        self.assertEqual([a[0] for a in answers], [200, 200, 200], answers)
+        self.assertIn(b'"UP"', answers[0][1])
+
+    def test_signed_vend_over_tls(self):
+        srv = self.server
+        user, cred, client = srv.tenant("tls@example.org", credits=10, ssl_context=self.ctx)
+        cfg = harness.upload_config(srv, client, os.path.join(self.work, "tls"), harness.config_text("tls"))
+        drn = harness.luhn_drn("4400000001")
+        r = client.vend({"class": "0", "subclass": "0", "drn": drn, "config_ref": cfg, "amount": 2.5})
+        self.assertTrue(r.ok(), r)
+        credits = client.get("/v1/credits")
+        self.assertEqual(float(credits.data["credits"]), 9.0, credits)
+
+    def test_plain_http_on_the_tls_port_is_refused_and_harmless(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(30 * harness.SLOW)
+            try:
+                data = s.recv(4096)
+            except (ConnectionResetError, socket.timeout):
+                data = b""
+            self.assertNotIn(b"HTTP/1.1 200", data)
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as raw:
+            with self.ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(read_responses(s, 1)[0][0], 200)
+
+
+class PlainTransport(harness.ServerTestCase):
+    def connect(self):
+        return socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
+
+    def test_many_pipelined_requests_are_answered_in_order(self):
+        n = 300  # far more than the server answers on one stack before it posts the next one
+        reqs = []
+        for i in range(n):
+            path = "/v1/openapi.json" if i % 50 == 7 else "/health"
+            reqs.append(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        with self.connect() as s:
+            s.sendall(b"".join(reqs))
+            answers = read_responses(s, n)
+        self.assertEqual(len(answers), n)
+        for i, (status, body) in enumerate(answers):
+            self.assertEqual(status, 200, i)
+            self.assertEqual(b"openapi" in body, i % 50 == 7, "answer %d out of order" % i)
+
+    def test_expect_100_continue(self):
+        body = b'{"x":' + b'"' + b"a" * 2000 + b'"}'
+        with self.connect() as s:
+            s.sendall(b"POST /v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+            s.settimeout(10 * harness.SLOW)
+            interim = s.recv(4096)
+            self.assertTrue(interim.startswith(b"HTTP/1.1 100"), interim)
+            s.sendall(body)
+            answers = read_responses(s, 1)
+        # Unsigned: the Nectar authentication answer, as a JSON envelope.
+        self.assertEqual(answers[0][0], 401, answers)
+
+    def test_oversized_header_gets_431(self):
+        with self.connect() as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (20 << 10) + b"\r\n\r\n")
+            answers = read_responses(s, 1)
+        self.assertEqual(answers[0][0], 431, answers)
+
+    def test_truncated_request_gets_400_and_dropped_ones_are_harmless(self):
+        with self.connect() as s:
+            s.sendall(b"POST /v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":")
+            s.shutdown(socket.SHUT_WR)
+            answers = read_responses(s, 1)
+        self.assertEqual(answers[0][0], 400, answers)
+        for partial in (b"GET /hea", b"GET /health HTTP/1.1\r\nHost: x\r\n", b"POST /v1/tokens HTTP/1.1\r\n"
+                        b"Content-Length: 10\r\n\r\n12"):
+            with self.connect() as s:
+                s.sendall(partial)
+            time.sleep(0.05)
+        with self.connect() as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(read_responses(s, 1)[0][0], 200)
+
+
+if __name__ == "__main__":
+    harness.main()
