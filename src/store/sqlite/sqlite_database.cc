@@ -327,7 +327,7 @@ class SqliteDatabase final : public Database {
       const auto start = std::chrono::steady_clock::now();
       // Poisoned, nothing more may be marked copied (see checkpoint_failed).
       const bool poisoned = poisoned_.load();
-      const int rc = poisoned ? SQLITE_OK : passive_checkpoint(*checkpoint_conn_);
+      const int rc = poisoned ? SQLITE_OK : converge(*checkpoint_conn_);
       const bool ran = !poisoned && (rc & 0xff) != SQLITE_BUSY;
       if (ran && rc != SQLITE_OK) checkpoint_failed(rc, checkpoint_conn_->raw());
       bool copied = ran && rc == SQLITE_OK;
@@ -349,10 +349,30 @@ class SqliteDatabase final : public Database {
     if (db_fd >= 0) ::close(db_fd);
   }
 
-  static int passive_checkpoint(Connection& conn) {
-    int wal_frames = 0;
-    int backfilled = 0;
-    return sqlite3_wal_checkpoint_v2(conn.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &backfilled);
+  static int passive_checkpoint(Connection& conn, int* wal_frames = nullptr, int* backfilled = nullptr) {
+    int log = 0;
+    int ckpt = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(conn.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+    if (wal_frames != nullptr) *wal_frames = log;
+    if (backfilled != nullptr) *backfilled = ckpt;
+    return rc;
+  }
+
+  // Background runs until few frames are left for the writer's catch-up: each run copies what was
+  // committed during the previous one, so the rest shrinks geometrically (measured at 4.5k vends/s:
+  // one run left ~300 frames, a 5 ms catch-up on the writer; the catch-up is the only checkpoint
+  // work that delays vends).
+  int converge(Connection& conn) {
+    static constexpr int kMaxRuns = 6;
+    static constexpr int kCatchUpFrames = 64;
+    int rc = SQLITE_OK;
+    for (int run = 0; run < kMaxRuns; ++run) {
+      int log = 0;
+      int ckpt = 0;
+      rc = passive_checkpoint(conn, &log, &ckpt);
+      if (rc != SQLITE_OK || log - ckpt <= kCatchUpFrames) break;
+    }
+    return rc;
   }
 
   // fdatasync of the database file through the checkpointer's own descriptor. False when it failed.
