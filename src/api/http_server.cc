@@ -63,6 +63,14 @@ HttpResponse spring_error(unsigned status, std::string_view message, std::string
   return res;
 }
 
+Status validate_path_prefix(std::string_view prefix) {
+  if (prefix.empty()) return Status::Ok();
+  if (prefix.front() != '/' || prefix.back() == '/' || prefix.find_first_of("?# ") != std::string_view::npos) {
+    return Status::InvalidArgument("--path-prefix", "must start with '/', not end with '/', and have no '?', '#' or space");
+  }
+  return Status::Ok();
+}
+
 namespace detail {
 
 void log_handler_exception(std::exception_ptr e) noexcept {
@@ -218,6 +226,7 @@ class Session final : public SessionBase {
   bool on_header();  // false when it answered (413) or took over the flow (100 Continue)
   void on_parse_error(beast::error_code ec);
   void on_request();
+  void strip_path_prefix();
   void write_answer();  // on the strand, once the handler side answered into res_
   void send(HttpResponse res, bool close_after);
   void write(bool close_after);
@@ -596,6 +605,7 @@ template <typename Stream>
 void Session<Stream>::on_request() {
   req_ = parser_->release();
   parser_.reset();
+  strip_path_prefix();
   req_version_ = req_.version();
   req_keep_alive_ = req_.keep_alive();
   set_deadline(kNoDeadline);  // the handler may take as long as it takes (e.g. queued behind the writer)
@@ -604,6 +614,24 @@ void Session<Stream>::on_request() {
     return;
   }
   server_.call_handler(req_, remote_, Responder(shared_from_this()));
+}
+
+template <typename Stream>
+void Session<Stream>::strip_path_prefix() {
+  const std::string& prefix = server_.options().path_prefix;
+  if (prefix.empty()) return;
+  const std::string_view target(req_.target().data(), req_.target().size());
+  if (target.size() < prefix.size() || target.compare(0, prefix.size(), prefix) != 0) return;
+  if (target.size() == prefix.size()) {
+    req_.target("/");
+    return;
+  }
+  const char next = target[prefix.size()];
+  if (next == '/') {
+    req_.target(std::string(target.substr(prefix.size())));
+  } else if (next == '?') {
+    req_.target("/" + std::string(target.substr(prefix.size())));
+  }
 }
 
 template <typename Stream>

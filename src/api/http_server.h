@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -40,7 +41,15 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{30'000};
   std::optional<std::string> tls_cert_file;  // PEM chain; TLS only when both are set
   std::optional<std::string> tls_key_file;   // PEM private key
+  // Behind a reverse proxy that forwards /PREFIX/v1/... unchanged: a request target that starts with this
+  // prefix (then '/', '?' or its end) reaches the handler without it, so routing and the Nectar
+  // signature (computed by the SDKs over /v1/...) see the path the client signed. Other targets pass
+  // unchanged. Empty: off. REQUIRES: empty, or starts with '/' and does not end with '/'.
+  std::string path_prefix;
 };
+
+// Checks HttpServerOptions::path_prefix; InvalidArgument("--path-prefix", ...) when malformed.
+Status validate_path_prefix(std::string_view prefix);
 
 class Responder;
 

@@ -26,6 +26,7 @@ struct ServeFlags {
   std::string listen;
   std::string tls_cert;
   std::string tls_key;
+  std::string path_prefix;
   std::string log_level = "info";
   std::string price_per_token = "1.0";
   unsigned threads = 0;
@@ -82,6 +83,11 @@ int run_serve(const ServeFlags& f) {
   }
   http.io_threads = f.threads;
   http.worker_threads = f.workers;
+  if (Status s = api::validate_path_prefix(f.path_prefix); !s.ok()) {
+    std::fprintf(stderr, "stsvend: %s\n", s.message().c_str());
+    return 2;
+  }
+  http.path_prefix = f.path_prefix;
 
   auto options = api::make_service_options(f.vault);
   if (!options.ok()) {
@@ -160,6 +166,8 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   serve->add_option("--listen", f->listen, "HOST:PORT (default $STSVEND_LISTEN or 127.0.0.1:8080; port 0 = any)");
   serve->add_option("--tls-cert", f->tls_cert, "PEM certificate chain; enables HTTPS with --tls-key");
   serve->add_option("--tls-key", f->tls_key, "PEM private key for --tls-cert");
+  serve->add_option("--path-prefix", f->path_prefix,
+                    "Behind a reverse proxy that keeps its prefix: strip PREFIX (e.g. /nectar) from request paths");
   serve->add_option("--log-level", f->log_level, "debug|info|warn|error|off (default info)");
   serve->add_option("--price-per-token", f->price_per_token, "Credits charged per token (default 1.0)");
   serve->add_option("--threads", f->threads, "I/O threads (default: hardware threads)");

@@ -102,6 +102,9 @@ class NectarClient:
         u = urllib.parse.urlsplit(base_url)
         self.https = u.scheme == "https"
         self.host, self.port = u.hostname, u.port or (443 if self.https else 80)
+        # A base URL with a path (a reverse proxy's prefix): requests go to prefix + path, and the
+        # signature covers the path alone, as the SDKs build it.
+        self.prefix = u.path.rstrip("/")
         self.ssl_context = ssl_context  # for https: e.g. one trusting a test's self-signed certificate
         self.key, self.secret = key, secret
         self.dialect, self.scheme, self.java_hex, self.date_style = dialect, scheme, java_hex, date_style
@@ -143,7 +146,7 @@ class NectarClient:
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
-            conn.request(method, path, body=body if (body or method in ("POST", "PUT")) else None, headers=hdrs)
+            conn.request(method, self.prefix + path, body=body if (body or method in ("POST", "PUT")) else None, headers=hdrs)
             r = conn.getresponse()
             return Response(r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read())
         finally:
