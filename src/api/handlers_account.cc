@@ -285,9 +285,10 @@ Reply NectarApi::put_notification(Ctx& c) {
   return envelope_no_data("Successfully updated notification", c.request_id);
 }
 
-// --- Meters (stsvend's registry)
+// --- Meters (stsvend's registry; J24 meters share GET ?ref= and POST {no}, see handlers_oss.cc)
 
 Reply NectarApi::get_meters(Ctx& c) {
+  if (const std::string* ref = c.q("ref")) return get_oss_meter(c, *ref);  // J24 (handlers_oss.cc)
   if (const std::string* drn = c.q("drn")) {
     auto m = service_.get_meter(c.caller.user_ref, *drn);
     if (!m.ok()) return error(c, m.status());
@@ -303,6 +304,8 @@ Reply NectarApi::get_meters(Ctx& c) {
 Reply NectarApi::post_meter(Ctx& c) {
   auto body = parse_json_object(c.req.body());
   if (!body.ok()) return error(c, body.status());
+  // J24 creates its meters with `no` (handlers_oss.cc); the registry binds a DRN to a configuration.
+  if (body->contains("no")) return post_oss_meter(c, *body);
   auto drn = drn_field(*body, "drn", "decoder_reference_number");
   if (!drn.ok()) return error(c, drn.status());
   if (!drn.value()) return error(c, Status::InvalidArgument("decoder_reference_number", "is required (11 to 13 digits)"));

@@ -182,6 +182,72 @@ boost::json::object meter_json(const service::Meter& m) {
   return o;
 }
 
+boost::json::object subscriber_json(const service::Subscriber& s) {
+  boost::json::object o;
+  o["ref"] = s.ref;
+  o["name"] = s.name;
+  o["phone_no"] = s.phone_no;
+  o["activated"] = s.activated;
+  o["created_at"] = service::format_millis(s.created_at);
+  o["updated_at"] = service::format_millis(s.updated_at);
+  return o;
+}
+
+boost::json::object meter_type_json(const service::MeterType& t) {
+  boost::json::object o;
+  o["id"] = t.id;
+  o["ref"] = t.ref;
+  o["name"] = t.name;
+  return o;
+}
+
+boost::json::object oss_meter_json(const service::OssMeterView& v) {
+  const service::OssMeter& m = v.meter;
+  boost::json::object o;
+  o["ref"] = m.ref;
+  o["no"] = m.no;
+  o["activated"] = m.activated;
+  const auto& types = service::meter_types();
+  const std::size_t ti = static_cast<std::size_t>(m.meter_type - 1);
+  if (ti < types.size()) {
+    o["meter_type"] = meter_type_json(types[ti]);
+  } else {
+    o["meter_type"] = nullptr;
+  }
+  if (v.subscriber) {
+    o["subscriber"] = subscriber_json(*v.subscriber);
+  } else {
+    o["subscriber"] = nullptr;
+  }
+  if (m.utility_ref) {
+    o["utility_ref"] = *m.utility_ref;
+  } else {
+    o["utility_ref"] = nullptr;
+  }
+  o["created_at"] = service::format_millis(m.created_at);
+  o["updated_at"] = service::format_millis(m.updated_at);
+  return o;
+}
+
+boost::json::object utility_json(const service::UtilityView& v) {
+  const service::Utility& u = v.utility;
+  boost::json::object o;
+  o["name"] = u.name;
+  o["ref"] = u.ref;
+  o["contact_phone_no"] = u.contact_phone_no;
+  o["unit_charge"] = units_json(u.unit_charge);
+  o["activated"] = u.activated;
+  o["config_ref"] = u.config_ref;
+  boost::json::array meters;
+  for (const auto& m : v.meters) meters.push_back(oss_meter_json(m));
+  boost::json::object data;
+  data["data"] = std::move(meters);
+  o["data"] = std::move(data);
+  o["created_at"] = service::format_millis(u.created_at);
+  o["updated_at"] = service::format_millis(u.updated_at);
+  return o;
+}
+
 boost::json::object decoded_json(const service::DecodeResult& d, std::optional<int> base_date_year) {
   const sts::DecodedToken& t = d.outcome.token;
   boost::json::object o;

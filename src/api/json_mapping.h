@@ -24,6 +24,12 @@ boost::json::object configuration_json(const service::ConfigurationInfo& c, bool
 boost::json::object credits_json(const service::CreditsSummary& s);
 boost::json::object notification_json(const service::Notification& n);
 boost::json::object meter_json(const service::Meter& m);
+// J24 extras (NECTAR-V1 §3.8). `no` is a JSON integer, `unit_charge` a decimal with a point, and a
+// utility's meters sit at `data.data` inside it (J24 reads them there).
+boost::json::object subscriber_json(const service::Subscriber& s);
+boost::json::object meter_type_json(const service::MeterType& t);
+boost::json::object oss_meter_json(const service::OssMeterView& m);
+boost::json::object utility_json(const service::UtilityView& u);
 // The decoded fields of a token (§3.1.5), plus `result` (the meter display state) and, when this
 // system issued it for the caller, `ref`, `user_ref`, `created_at`, `meter_no`. New-key parts of key
 // change tokens are decoder key material and are left out.

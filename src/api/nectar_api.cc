@@ -116,6 +116,24 @@ NectarApi::NectarApi(service::Service& service, ApiOptions options)
        nullptr},
       {"GET", "/v1/meters", "get_meters", kWorker, &NectarApi::get_meters, nullptr},
       {"POST", "/v1/meters", "create_meter", kWorker, &NectarApi::post_meter, nullptr},
+      // J24 extras (NECTAR-V1 §3.8); GET and POST /v1/meters above serve them too (see permission_for).
+      {"GET", "/v1/meters/types", "get_meter_types", kWorker, &NectarApi::get_meter_types, nullptr},
+      {"PUT", "/v1/meters", "update_meter", kWorker, &NectarApi::put_meter, nullptr},
+      {"PUT", "/v1/meters/{}", "activate_meter", kWorker, &NectarApi::activate_meter, nullptr},
+      {"DELETE", "/v1/meters/{}", "deactivate_meter", kWorker, &NectarApi::deactivate_meter, nullptr},
+      {"GET", "/v1/subscribers", "get_subscriber", kWorker, &NectarApi::get_subscriber, nullptr},
+      {"POST", "/v1/subscribers", "add_subscriber", kWorker, &NectarApi::post_subscriber, nullptr},
+      {"PUT", "/v1/subscribers", "update_subscriber", kWorker, &NectarApi::put_subscriber, nullptr},
+      {"PUT", "/v1/subscribers/{}", "activate_subscriber", kWorker, &NectarApi::activate_subscriber, nullptr},
+      {"DELETE", "/v1/subscribers/{}", "deactivate_subscriber", kWorker, &NectarApi::deactivate_subscriber,
+       nullptr},
+      {"GET", "/v1/utilities", "get_utilities", kWorker, &NectarApi::get_utilities, nullptr},
+      {"GET", "/v1/utilities/{}/meters", "get_utility_meters", kWorker, &NectarApi::get_utility_meters, nullptr},
+      {"POST", "/v1/utilities", "create_utility", kWorker, &NectarApi::post_utility, nullptr},
+      {"PUT", "/v1/utilities", "update_utility", kWorker, &NectarApi::put_utility, nullptr},
+      // J24 (and GW) use activate_utility for both directions.
+      {"PUT", "/v1/utilities/{}", "activate_utility", kWorker, &NectarApi::activate_utility, nullptr},
+      {"DELETE", "/v1/utilities/{}", "activate_utility", kWorker, &NectarApi::deactivate_utility, nullptr},
   };
   for ([[maybe_unused]] const auto& r : routes_) {
     assert((r.runs == Runs::kAsync) == (r.async_fn != nullptr) && (r.fn == nullptr) == (r.async_fn != nullptr));
@@ -130,26 +148,35 @@ std::int64_t NectarApi::now_ms() const {
       .count();
 }
 
-namespace {
-
-bool is_param_pattern(std::string_view pattern) {
-  return pattern.size() > 3 && pattern.substr(pattern.size() - 3) == "/{}";
+bool match_path(std::string_view pattern, std::string_view path, std::string* param) {
+  if (pattern.find("{}") == std::string_view::npos) return path == pattern;
+  std::string_view captured;
+  std::size_t i = 0;  // start of the current segment in pattern
+  std::size_t j = 0;  // ... and in path
+  for (;;) {
+    const std::size_t pe = pattern.find('/', i);
+    const std::size_t qe = path.find('/', j);
+    const std::string_view ps = pattern.substr(i, pe == std::string_view::npos ? std::string_view::npos : pe - i);
+    const std::string_view qs = path.substr(j, qe == std::string_view::npos ? std::string_view::npos : qe - j);
+    if (ps == "{}") {
+      if (qs.empty()) return false;
+      captured = qs;
+    } else if (ps != qs) {
+      return false;
+    }
+    if ((pe == std::string_view::npos) != (qe == std::string_view::npos)) return false;  // segment counts differ
+    if (pe == std::string_view::npos) break;
+    i = pe + 1;
+    j = qe + 1;
+  }
+  if (param != nullptr) *param = std::string(captured);
+  return true;
 }
-
-}  // namespace
 
 const NectarApi::Route* NectarApi::match(std::string_view method, std::string_view path, bool* path_known) const {
   *path_known = false;
   for (const auto& r : routes_) {
-    bool ok = false;
-    if (is_param_pattern(r.pattern)) {
-      const std::string_view prefix = r.pattern.substr(0, r.pattern.size() - 2);  // keeps the '/'
-      ok = path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix &&
-           path.find('/', prefix.size()) == std::string_view::npos;
-    } else {
-      ok = path == r.pattern;
-    }
-    if (!ok) continue;
+    if (!match_path(r.pattern, path, nullptr)) continue;
     *path_known = true;
     if (r.method == method) return &r;
   }
@@ -161,6 +188,10 @@ std::string_view NectarApi::permission_for(const Route& route, const Ctx& ctx) c
   if (route.fn == &NectarApi::get_tokens && ctx.q("ref") == nullptr && ctx.q("meter") != nullptr) {
     return "list_tokens";
   }
+  // GET /v1/meters?ref= reads one J24 meter (the registry answers ?drn= and the list).
+  if (route.fn == &NectarApi::get_meters && ctx.q("ref") != nullptr) return "get_meter";
+  // GET /v1/utilities?utility_ref= reads one utility; without it the caller's are listed.
+  if (route.fn == &NectarApi::get_utilities && ctx.q("utility_ref") != nullptr) return "get_utility";
   return route.permission;
 }
 
@@ -169,7 +200,7 @@ NectarApi::Ctx NectarApi::make_ctx(RequestInfo info, const HttpRequest& request,
   const std::size_t qmark = target.find('?');
   Ctx ctx(std::move(info), request);
   if (qmark != std::string_view::npos) ctx.query = parse_query(target.substr(qmark + 1));
-  if (is_param_pattern(route.pattern)) ctx.path_param = ctx.path.substr(route.pattern.size() - 2);
+  match_path(route.pattern, ctx.path, &ctx.path_param);
   return ctx;
 }
 

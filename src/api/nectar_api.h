@@ -56,7 +56,7 @@ class NectarApi {
     Ctx(RequestInfo info, const HttpRequest& request) : RequestInfo(std::move(info)), req(request) {}
     const HttpRequest& req;
     std::map<std::string, std::string> query;  // percent-decoded; malformed pieces ignored
-    std::string path_param;                    // the {token_no} segment
+    std::string path_param;                    // the "{}" segment ({token_no}, a J24 {ref})
     Caller caller;
     const std::string* q(const std::string& name) const {
       const auto it = query.find(name);
@@ -74,7 +74,7 @@ class NectarApi {
   enum class Runs { kWorker, kIo, kAsync };
   struct Route {
     std::string_view method;
-    std::string_view pattern;  // exact path, or prefix ending in "/{}" for one trailing segment
+    std::string_view pattern;  // exact path, or with one "{}" segment (see match_path)
     std::string_view permission;  // empty: unauthenticated
     Runs runs;
     Fn fn;                // kWorker, kIo
@@ -148,12 +148,33 @@ class NectarApi {
   Reply put_notification(Ctx& c);
   Reply get_meters(Ctx& c);
   Reply post_meter(Ctx& c);
+  // J24 extras (handlers_oss.cc): meters (beside the registry on /v1/meters), subscribers, utilities.
+  Reply get_oss_meter(Ctx& c, const std::string& ref);
+  Reply post_oss_meter(Ctx& c, const boost::json::object& body);
+  Reply get_meter_types(Ctx& c);
+  Reply put_meter(Ctx& c);
+  Reply activate_meter(Ctx& c);
+  Reply deactivate_meter(Ctx& c);
+  Reply get_subscriber(Ctx& c);
+  Reply post_subscriber(Ctx& c);
+  Reply put_subscriber(Ctx& c);
+  Reply activate_subscriber(Ctx& c);
+  Reply deactivate_subscriber(Ctx& c);
+  Reply get_utilities(Ctx& c);
+  Reply get_utility_meters(Ctx& c);
+  Reply post_utility(Ctx& c);
+  Reply put_utility(Ctx& c);
+  Reply activate_utility(Ctx& c);
+  Reply deactivate_utility(Ctx& c);
 
   // Helpers shared by handlers.
   Reply error(const RequestInfo& c, const Status& s);
   Reply missing_query(const RequestInfo& c, std::string_view name);
   Reply set_active(Ctx& c, std::string_view what, bool active,
                    Status (service::Service::*fn)(std::string_view, std::string_view, bool));
+  // The same for the J24 routes that name the ref in the path (/v1/<things>/{ref}).
+  Reply set_active_by_path(Ctx& c, std::string_view what, bool active,
+                           Status (service::Service::*fn)(std::string_view, std::string_view, bool));
 
   service::Service& service_;
   ApiOptions options_;
@@ -182,6 +203,11 @@ void NectarApi::resume_on_io(const std::shared_ptr<P>& p, void (NectarApi::*then
 
 // An RFC 4122 version-4 UUID string from a per-thread generator (request ids; not secrets).
 std::string random_request_id();
+
+// Whether `path` matches the route `pattern`: equal, or equal segment by segment where a "{}" segment
+// (at most one) matches any one non-empty segment, stored in *param. "/v1/utilities/{}/meters" matches
+// "/v1/utilities/abc/meters" but not "/v1/utilities/abc" or "/v1/utilities//meters".
+bool match_path(std::string_view pattern, std::string_view path, std::string* param);
 
 // Splits "a=1&b=x%20y" into a map; empty or unparseable pieces (`?`, `?null`) are ignored.
 std::map<std::string, std::string> parse_query(std::string_view query);

@@ -43,6 +43,9 @@ using store::Purchase;
 using store::Consumption;
 using store::CreditsSummary;
 using store::Notification;
+using store::Subscriber;
+using store::Utility;
+using store::OssMeter;
 
 struct NewUser {
   std::string first_name;
@@ -66,6 +69,72 @@ struct UserUpdate {
   std::optional<std::optional<std::string>> image_url;  // engaged nullopt clears it
   std::optional<std::string> email;
   std::optional<bool> activated;
+};
+
+// --- J24 open-source extras (NECTAR-V1 §3.8): subscribers, utilities, meters (oss_resources.cc).
+// Every ref named in a request must be the caller's; another tenant's reads as NotFound(field).
+
+// The fixed meter types; `id` is what OssMeter::meter_type holds, `ref` is stable across installations.
+struct MeterType {
+  int id = 0;
+  std::string ref;
+  std::string name;  // "Electricity" | "Water" | "Gas" (J24's MeterType enum)
+};
+const std::vector<MeterType>& meter_types();
+// By ref or by name (any case); nullptr when neither matches.
+const MeterType* find_meter_type(std::string_view ref_or_name);
+
+struct NewSubscriber {
+  std::string name;      // 1..255 characters
+  std::string phone_no;  // digits, optional leading '+', at most 32 (may be empty)
+  bool activated = true;
+};
+struct SubscriberUpdate {  // absent: unchanged
+  std::optional<std::string> name;
+  std::optional<std::string> phone_no;
+  std::optional<bool> activated;
+};
+
+struct NewUtility {
+  std::string name;
+  std::string contact_phone_no;
+  Units unit_charge = 0;  // >= 0
+  bool activated = true;
+  std::string config_ref;               // the caller's configuration
+  std::vector<std::string> meter_refs;  // the caller's meters, linked to the new utility
+};
+struct UtilityUpdate {  // absent: unchanged; meter_refs (when present) are linked, none unlinked
+  std::optional<std::string> name;
+  std::optional<std::string> contact_phone_no;
+  std::optional<Units> unit_charge;
+  std::optional<bool> activated;
+  std::optional<std::string> config_ref;
+  std::optional<std::vector<std::string>> meter_refs;
+};
+
+struct NewOssMeter {
+  std::int64_t no = 0;
+  bool activated = true;
+  int meter_type = 1;  // MeterType::id
+  std::optional<std::string> utility_ref;
+  std::optional<std::string> subscriber_ref;
+};
+struct OssMeterUpdate {  // absent: unchanged
+  std::optional<std::int64_t> no;
+  std::optional<bool> activated;
+  std::optional<int> meter_type;
+  std::optional<std::string> utility_ref;
+  std::optional<std::string> subscriber_ref;
+};
+
+// A meter as the API shows it: with its subscriber (if any).
+struct OssMeterView {
+  OssMeter meter;
+  std::optional<Subscriber> subscriber;
+};
+struct UtilityView {
+  Utility utility;
+  std::vector<OssMeterView> meters;
 };
 
 // What the HMAC verifier needs for one request.
@@ -276,6 +345,23 @@ class Service {
   // statement that the meter now holds that key; the TID high-water mark is kept).
   virtual Result<Meter> register_meter(std::string_view user_ref, std::string_view drn,
                                        std::string_view config_ref) = 0;
+
+  // --- J24 extras: subscribers, utilities, meters (NECTAR-V1 §3.8). Creates return the new ref.
+  virtual Result<std::string> add_subscriber(std::string_view user_ref, const NewSubscriber& s) = 0;
+  virtual Result<Subscriber> get_subscriber(std::string_view user_ref, std::string_view ref) = 0;
+  virtual Status update_subscriber(std::string_view user_ref, std::string_view ref, const SubscriberUpdate& u) = 0;
+  virtual Status set_subscriber_active(std::string_view user_ref, std::string_view ref, bool active) = 0;
+  virtual Result<std::string> create_utility(std::string_view user_ref, const NewUtility& u) = 0;
+  virtual Result<UtilityView> get_utility(std::string_view user_ref, std::string_view ref) = 0;
+  virtual Result<std::vector<UtilityView>> list_utilities(std::string_view user_ref) = 0;
+  virtual Result<std::vector<OssMeterView>> list_utility_meters(std::string_view user_ref,
+                                                                std::string_view utility_ref) = 0;
+  virtual Status update_utility(std::string_view user_ref, std::string_view ref, const UtilityUpdate& u) = 0;
+  virtual Status set_utility_active(std::string_view user_ref, std::string_view ref, bool active) = 0;
+  virtual Result<std::string> create_oss_meter(std::string_view user_ref, const NewOssMeter& m) = 0;
+  virtual Result<OssMeterView> get_oss_meter(std::string_view user_ref, std::string_view ref) = 0;
+  virtual Status update_oss_meter(std::string_view user_ref, std::string_view ref, const OssMeterUpdate& u) = 0;
+  virtual Status set_oss_meter_active(std::string_view user_ref, std::string_view ref, bool active) = 0;
 
   // --- Credits
   virtual Status add_credits(std::string_view user_ref, Units units, Units value,

@@ -67,6 +67,22 @@ class ServiceImpl final : public Service {
   Result<std::vector<Meter>> list_meters(std::string_view user_ref) override;
   Result<Meter> register_meter(std::string_view user_ref, std::string_view drn, std::string_view config_ref) override;
 
+  Result<std::string> add_subscriber(std::string_view user_ref, const NewSubscriber& s) override;
+  Result<Subscriber> get_subscriber(std::string_view user_ref, std::string_view ref) override;
+  Status update_subscriber(std::string_view user_ref, std::string_view ref, const SubscriberUpdate& u) override;
+  Status set_subscriber_active(std::string_view user_ref, std::string_view ref, bool active) override;
+  Result<std::string> create_utility(std::string_view user_ref, const NewUtility& u) override;
+  Result<UtilityView> get_utility(std::string_view user_ref, std::string_view ref) override;
+  Result<std::vector<UtilityView>> list_utilities(std::string_view user_ref) override;
+  Result<std::vector<OssMeterView>> list_utility_meters(std::string_view user_ref,
+                                                        std::string_view utility_ref) override;
+  Status update_utility(std::string_view user_ref, std::string_view ref, const UtilityUpdate& u) override;
+  Status set_utility_active(std::string_view user_ref, std::string_view ref, bool active) override;
+  Result<std::string> create_oss_meter(std::string_view user_ref, const NewOssMeter& m) override;
+  Result<OssMeterView> get_oss_meter(std::string_view user_ref, std::string_view ref) override;
+  Status update_oss_meter(std::string_view user_ref, std::string_view ref, const OssMeterUpdate& u) override;
+  Status set_oss_meter_active(std::string_view user_ref, std::string_view ref, bool active) override;
+
   Status add_credits(std::string_view user_ref, Units units, Units value, std::string_view currency) override;
   Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) override;
 

@@ -162,4 +162,41 @@ struct Notification {
   Millis created_date = 0;
 };
 
+// J24 open-source extras (NECTAR-V1 §3.8): subscribers, utilities and their meters. Tenant-scoped
+// like everything else; unrelated to the vend registry (Meter above), which is keyed by DRN.
+struct Subscriber {
+  std::string ref;
+  std::string user_ref;
+  std::string name;
+  std::string phone_no;
+  bool activated = true;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+};
+
+struct Utility {
+  std::string ref;
+  std::string user_ref;
+  std::string name;
+  std::string contact_phone_no;
+  Units unit_charge = 0;
+  bool activated = true;
+  std::string config_ref;  // one of the owner's configurations
+  Millis created_at = 0;
+  Millis updated_at = 0;
+};
+
+// A J24 meter: a number, a type, and optionally the utility and subscriber it belongs to.
+struct OssMeter {
+  std::string ref;
+  std::string user_ref;
+  std::int64_t no = 0;
+  bool activated = true;
+  int meter_type = 1;  // 1 Electricity, 2 Water, 3 Gas (service::meter_types())
+  std::optional<std::string> utility_ref;
+  std::optional<std::string> subscriber_ref;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+};
+
 }  // namespace stsvend::store

@@ -127,6 +127,22 @@ class Repository {
   virtual Result<bool> set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                              std::optional<Millis> read_date) = 0;
 
+  // J24 extras (subscribers, utilities, their meters). find_* match user_ref; update_* rewrite the
+  // row (ref, user_ref) and return false when the caller has no such row.
+  virtual Status insert_subscriber(const Subscriber& subscriber) = 0;
+  virtual Result<std::optional<Subscriber>> find_subscriber(std::string_view user_ref, std::string_view ref) = 0;
+  virtual Result<bool> update_subscriber(const Subscriber& subscriber) = 0;
+  virtual Status insert_utility(const Utility& utility) = 0;
+  virtual Result<std::optional<Utility>> find_utility(std::string_view user_ref, std::string_view ref) = 0;
+  virtual Result<std::vector<Utility>> list_utilities(std::string_view user_ref) = 0;
+  virtual Result<bool> update_utility(const Utility& utility) = 0;
+  // insert_oss_meter fails with AlreadyExists when the tenant already has a meter with this number.
+  virtual Status insert_oss_meter(const OssMeter& meter) = 0;
+  virtual Result<std::optional<OssMeter>> find_oss_meter(std::string_view user_ref, std::string_view ref) = 0;
+  virtual Result<std::vector<OssMeter>> list_oss_meters_of_utility(std::string_view user_ref,
+                                                                   std::string_view utility_ref) = 0;
+  virtual Result<bool> update_oss_meter(const OssMeter& meter) = 0;
+
   // Settings (small key/value facts about the installation)
   virtual Result<std::optional<std::string>> get_setting(std::string_view key) = 0;
   virtual Status put_setting(std::string_view key, std::string_view value) = 0;

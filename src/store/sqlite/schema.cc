@@ -198,7 +198,50 @@ DELETE FROM notifications WHERE type = 'GENERATE_TOKEN';
 ALTER TABLE meters DROP COLUMN last_tid;
 )sql";
 
-constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
+// Migration 3: the J24 open-source extras (NECTAR-V1 §3.8), apart from the vend registry (`meters`,
+// keyed by DRN): subscribers, utilities (bound to one of the tenant's configurations) and their meters
+// (`oss_meters`, keyed by ref; a meter number is unique per tenant).
+constexpr const char* kMigration3 = R"sql(
+CREATE TABLE subscribers (
+  ref        TEXT PRIMARY KEY,
+  user_ref   TEXT NOT NULL REFERENCES users(ref),
+  name       TEXT NOT NULL,
+  phone_no   TEXT NOT NULL,
+  activated  INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX subscribers_user ON subscribers(user_ref);
+
+CREATE TABLE utilities (
+  ref              TEXT PRIMARY KEY,
+  user_ref         TEXT NOT NULL REFERENCES users(ref),
+  name             TEXT NOT NULL,
+  contact_phone_no TEXT NOT NULL,
+  unit_charge      INTEGER NOT NULL CHECK (unit_charge >= 0),
+  activated        INTEGER NOT NULL,
+  config_ref       TEXT NOT NULL REFERENCES configurations(ref),
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX utilities_user ON utilities(user_ref, created_at);
+
+CREATE TABLE oss_meters (
+  ref            TEXT PRIMARY KEY,
+  user_ref       TEXT NOT NULL REFERENCES users(ref),
+  no             INTEGER NOT NULL,
+  activated      INTEGER NOT NULL,
+  meter_type     INTEGER NOT NULL CHECK (meter_type BETWEEN 1 AND 3),
+  utility_ref    TEXT REFERENCES utilities(ref),
+  subscriber_ref TEXT REFERENCES subscribers(ref),
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  UNIQUE (user_ref, no)
+) STRICT;
+CREATE INDEX oss_meters_utility ON oss_meters(user_ref, utility_ref);
+)sql";
+
+constexpr std::array<const char*, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
 }  // namespace
 

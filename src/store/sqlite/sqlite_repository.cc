@@ -10,6 +10,27 @@ namespace {
 
 #define PREPARE(var, sql) STSVEND_ASSIGN_OR_RETURN(Stmt var, db_.prepare(sql))
 
+// The first row of `s` read with `read`, or nullopt when there is none.
+template <typename Read>
+auto first_row(Stmt& s, Read read) -> Result<std::optional<decltype(read(s))>> {
+  using Row = decltype(read(s));
+  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return std::optional<Row>();
+  return std::optional<Row>(read(s));
+}
+
+// Every row of `s`, each read with `read`.
+template <typename Read>
+auto all_rows(Stmt& s, Read read) -> Result<std::vector<decltype(read(s))>> {
+  std::vector<decltype(read(s))> out;
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read(s));
+  }
+  return out;
+}
+
 constexpr const char* kUserCols =
     "ref, first_name, last_name, username, email, phone_no, image_url, password_hash, activated, "
     "is_admin, created_at";
@@ -164,9 +185,7 @@ Status SqliteRepository::insert_user(const User& u, std::string_view password_ha
 }
 
 Result<std::optional<StoredUser>> SqliteRepository::one_user(Stmt& s) {
-  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-  if (!row) return std::optional<StoredUser>();
-  return std::optional<StoredUser>(read_user(s));
+  return first_row(s, read_user);
 }
 
 Result<std::optional<StoredUser>> SqliteRepository::find_user(std::string_view ref) {
@@ -298,13 +317,7 @@ Result<std::vector<PublicKey>> SqliteRepository::list_public_keys(std::string_vi
           "SELECT ref, user_ref, name, key, activated, created_at FROM public_keys "
           "WHERE user_ref = ? AND (? = 0 OR activated = 1) ORDER BY created_at, ref");
   s.bind(1, user_ref).bind(2, only_activated);
-  std::vector<PublicKey> out;
-  for (;;) {
-    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read_public_key(s));
-  }
-  return out;
+  return all_rows(s, read_public_key);
 }
 
 Result<bool> SqliteRepository::set_public_key_active(std::string_view user_ref, std::string_view ref, bool active) {
@@ -343,13 +356,7 @@ Result<std::optional<StoredConfiguration>> SqliteRepository::find_configuration(
 Result<std::vector<ConfigurationInfo>> SqliteRepository::list_configurations(std::string_view user_ref) {
   PREPARE(s, sel(kConfigCols, "FROM configurations WHERE user_ref = ? ORDER BY created_at, ref"));
   s.bind(1, user_ref);
-  std::vector<ConfigurationInfo> out;
-  for (;;) {
-    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read_config(s));
-  }
-  return out;
+  return all_rows(s, read_config);
 }
 
 Result<bool> SqliteRepository::set_configuration_active(std::string_view user_ref, std::string_view ref,
@@ -365,21 +372,13 @@ Result<bool> SqliteRepository::set_configuration_active(std::string_view user_re
 Result<std::optional<Meter>> SqliteRepository::find_meter(std::string_view user_ref, std::string_view drn) {
   PREPARE(s, sel(kMeterCols, "FROM meters WHERE user_ref = ? AND drn = ?"));
   s.bind(1, user_ref).bind(2, drn);
-  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-  if (!row) return std::optional<Meter>();
-  return std::optional<Meter>(read_meter(s));
+  return first_row(s, read_meter);
 }
 
 Result<std::vector<Meter>> SqliteRepository::list_meters(std::string_view user_ref) {
   PREPARE(s, sel(kMeterCols, "FROM meters WHERE user_ref = ? ORDER BY drn"));
   s.bind(1, user_ref);
-  std::vector<Meter> out;
-  for (;;) {
-    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read_meter(s));
-  }
-  return out;
+  return all_rows(s, read_meter);
 }
 
 Status SqliteRepository::upsert_meter(const Meter& m) {
@@ -414,21 +413,13 @@ Status SqliteRepository::insert_token(const TokenRecord& t, int tid_epoch) {
 }
 
 Result<std::vector<TokenRecord>> SqliteRepository::token_rows(Stmt& s) {
-  std::vector<TokenRecord> out;
-  for (;;) {
-    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read_token(s));
-  }
-  return out;
+  return all_rows(s, read_token);
 }
 
 Result<std::optional<TokenRecord>> SqliteRepository::find_token(std::string_view user_ref, std::string_view ref) {
   PREPARE(s, sel(kTokenCols, "FROM tokens WHERE ref = ? AND user_ref = ?"));
   s.bind(1, ref).bind(2, user_ref);
-  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-  if (!row) return std::optional<TokenRecord>();
-  return std::optional<TokenRecord>(read_token(s));
+  return first_row(s, read_token);
 }
 
 Result<std::vector<TokenRecord>> SqliteRepository::tokens_in_set(std::string_view user_ref,
@@ -450,9 +441,7 @@ Result<std::optional<TokenRecord>> SqliteRepository::find_token_by_number(std::s
   PREPARE(s, sel(kTokenCols,
                  "FROM tokens WHERE user_ref = ? AND meter_no = ? AND token_no = ? ORDER BY created_at DESC LIMIT 1"));
   s.bind(1, user_ref).bind(2, meter_no).bind(3, token_no);
-  STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-  if (!row) return std::optional<TokenRecord>();
-  return std::optional<TokenRecord>(read_token(s));
+  return first_row(s, read_token);
 }
 
 // ---------------------------------------------------------------- credits
@@ -582,13 +571,7 @@ Result<std::vector<Notification>> SqliteRepository::list_notifications(std::stri
           // Newest first; refs are time-ordered ids, so they order one millisecond's rows too.
           "ORDER BY 9 DESC, 1 DESC");
   s.bind(1, user_ref);
-  std::vector<Notification> out;
-  for (;;) {
-    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read_notification(s));
-  }
-  return out;
+  return all_rows(s, read_notification);
 }
 
 Result<bool> SqliteRepository::set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
@@ -606,6 +589,139 @@ Result<bool> SqliteRepository::set_notification_read(std::string_view user_ref, 
           "ON CONFLICT (ref) DO UPDATE SET read = excluded.read, read_date = excluded.read_date "
           "WHERE notification_reads.user_ref = excluded.user_ref");
   s.bind(1, ref).bind(2, user_ref).bind(3, read).bind(4, read_date);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes() > 0;
+}
+
+// ---------------------------------------------------------------- J24 extras: subscribers, utilities, meters
+
+namespace {
+
+constexpr const char* kSubscriberCols = "ref, user_ref, name, phone_no, activated, created_at, updated_at";
+
+Subscriber read_subscriber(const Stmt& s) {
+  Subscriber x;
+  x.ref = s.text(0);
+  x.user_ref = s.text(1);
+  x.name = s.text(2);
+  x.phone_no = s.text(3);
+  x.activated = s.boolean(4);
+  x.created_at = s.i64(5);
+  x.updated_at = s.i64(6);
+  return x;
+}
+
+constexpr const char* kUtilityCols =
+    "ref, user_ref, name, contact_phone_no, unit_charge, activated, config_ref, created_at, updated_at";
+
+Utility read_utility(const Stmt& s) {
+  Utility u;
+  u.ref = s.text(0);
+  u.user_ref = s.text(1);
+  u.name = s.text(2);
+  u.contact_phone_no = s.text(3);
+  u.unit_charge = s.i64(4);
+  u.activated = s.boolean(5);
+  u.config_ref = s.text(6);
+  u.created_at = s.i64(7);
+  u.updated_at = s.i64(8);
+  return u;
+}
+
+constexpr const char* kOssMeterCols =
+    "ref, user_ref, no, activated, meter_type, utility_ref, subscriber_ref, created_at, updated_at";
+
+OssMeter read_oss_meter(const Stmt& s) {
+  OssMeter m;
+  m.ref = s.text(0);
+  m.user_ref = s.text(1);
+  m.no = s.i64(2);
+  m.activated = s.boolean(3);
+  m.meter_type = s.i32(4);
+  m.utility_ref = s.opt_text(5);
+  m.subscriber_ref = s.opt_text(6);
+  m.created_at = s.i64(7);
+  m.updated_at = s.i64(8);
+  return m;
+}
+
+}  // namespace
+
+Status SqliteRepository::insert_subscriber(const Subscriber& x) {
+  PREPARE(s, std::string("INSERT INTO subscribers (") + kSubscriberCols + ") VALUES (?,?,?,?,?,?,?)");
+  s.bind(1, x.ref).bind(2, x.user_ref).bind(3, x.name).bind(4, x.phone_no).bind(5, x.activated);
+  s.bind(6, x.created_at).bind(7, x.updated_at);
+  return s.run();
+}
+
+Result<std::optional<Subscriber>> SqliteRepository::find_subscriber(std::string_view user_ref, std::string_view ref) {
+  PREPARE(s, sel(kSubscriberCols, "FROM subscribers WHERE ref = ? AND user_ref = ?"));
+  s.bind(1, ref).bind(2, user_ref);
+  return first_row(s, read_subscriber);
+}
+
+Result<bool> SqliteRepository::update_subscriber(const Subscriber& x) {
+  PREPARE(s, "UPDATE subscribers SET name = ?, phone_no = ?, activated = ?, updated_at = ? WHERE ref = ? AND user_ref = ?");
+  s.bind(1, x.name).bind(2, x.phone_no).bind(3, x.activated).bind(4, x.updated_at).bind(5, x.ref).bind(6, x.user_ref);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes() > 0;
+}
+
+Status SqliteRepository::insert_utility(const Utility& u) {
+  PREPARE(s, std::string("INSERT INTO utilities (") + kUtilityCols + ") VALUES (?,?,?,?,?,?,?,?,?)");
+  s.bind(1, u.ref).bind(2, u.user_ref).bind(3, u.name).bind(4, u.contact_phone_no).bind(5, u.unit_charge);
+  s.bind(6, u.activated).bind(7, u.config_ref).bind(8, u.created_at).bind(9, u.updated_at);
+  return s.run();
+}
+
+Result<std::optional<Utility>> SqliteRepository::find_utility(std::string_view user_ref, std::string_view ref) {
+  PREPARE(s, sel(kUtilityCols, "FROM utilities WHERE ref = ? AND user_ref = ?"));
+  s.bind(1, ref).bind(2, user_ref);
+  return first_row(s, read_utility);
+}
+
+Result<std::vector<Utility>> SqliteRepository::list_utilities(std::string_view user_ref) {
+  PREPARE(s, sel(kUtilityCols, "FROM utilities WHERE user_ref = ? ORDER BY created_at, ref"));
+  s.bind(1, user_ref);
+  return all_rows(s, read_utility);
+}
+
+Result<bool> SqliteRepository::update_utility(const Utility& u) {
+  PREPARE(s,
+          "UPDATE utilities SET name = ?, contact_phone_no = ?, unit_charge = ?, activated = ?, config_ref = ?, "
+          "updated_at = ? WHERE ref = ? AND user_ref = ?");
+  s.bind(1, u.name).bind(2, u.contact_phone_no).bind(3, u.unit_charge).bind(4, u.activated).bind(5, u.config_ref);
+  s.bind(6, u.updated_at).bind(7, u.ref).bind(8, u.user_ref);
+  STSVEND_RETURN_IF_ERROR(s.run());
+  return db_.changes() > 0;
+}
+
+Status SqliteRepository::insert_oss_meter(const OssMeter& m) {
+  PREPARE(s, std::string("INSERT INTO oss_meters (") + kOssMeterCols + ") VALUES (?,?,?,?,?,?,?,?,?)");
+  s.bind(1, m.ref).bind(2, m.user_ref).bind(3, m.no).bind(4, m.activated).bind(5, m.meter_type);
+  s.bind(6, m.utility_ref).bind(7, m.subscriber_ref).bind(8, m.created_at).bind(9, m.updated_at);
+  return s.run();
+}
+
+Result<std::optional<OssMeter>> SqliteRepository::find_oss_meter(std::string_view user_ref, std::string_view ref) {
+  PREPARE(s, sel(kOssMeterCols, "FROM oss_meters WHERE ref = ? AND user_ref = ?"));
+  s.bind(1, ref).bind(2, user_ref);
+  return first_row(s, read_oss_meter);
+}
+
+Result<std::vector<OssMeter>> SqliteRepository::list_oss_meters_of_utility(std::string_view user_ref,
+                                                                           std::string_view utility_ref) {
+  PREPARE(s, sel(kOssMeterCols, "FROM oss_meters WHERE user_ref = ? AND utility_ref = ? ORDER BY created_at, ref"));
+  s.bind(1, user_ref).bind(2, utility_ref);
+  return all_rows(s, read_oss_meter);
+}
+
+Result<bool> SqliteRepository::update_oss_meter(const OssMeter& m) {
+  PREPARE(s,
+          "UPDATE oss_meters SET no = ?, activated = ?, meter_type = ?, utility_ref = ?, subscriber_ref = ?, "
+          "updated_at = ? WHERE ref = ? AND user_ref = ?");
+  s.bind(1, m.no).bind(2, m.activated).bind(3, m.meter_type).bind(4, m.utility_ref).bind(5, m.subscriber_ref);
+  s.bind(6, m.updated_at).bind(7, m.ref).bind(8, m.user_ref);
   STSVEND_RETURN_IF_ERROR(s.run());
   return db_.changes() > 0;
 }

@@ -69,6 +69,19 @@ class SqliteRepository final : public Repository {
   Result<bool> set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                      std::optional<Millis> read_date) override;
 
+  Status insert_subscriber(const Subscriber& subscriber) override;
+  Result<std::optional<Subscriber>> find_subscriber(std::string_view user_ref, std::string_view ref) override;
+  Result<bool> update_subscriber(const Subscriber& subscriber) override;
+  Status insert_utility(const Utility& utility) override;
+  Result<std::optional<Utility>> find_utility(std::string_view user_ref, std::string_view ref) override;
+  Result<std::vector<Utility>> list_utilities(std::string_view user_ref) override;
+  Result<bool> update_utility(const Utility& utility) override;
+  Status insert_oss_meter(const OssMeter& meter) override;
+  Result<std::optional<OssMeter>> find_oss_meter(std::string_view user_ref, std::string_view ref) override;
+  Result<std::vector<OssMeter>> list_oss_meters_of_utility(std::string_view user_ref,
+                                                           std::string_view utility_ref) override;
+  Result<bool> update_oss_meter(const OssMeter& meter) override;
+
   Result<std::optional<std::string>> get_setting(std::string_view key) override;
   Status put_setting(std::string_view key, std::string_view value) override;
 

@@ -150,6 +150,80 @@ TEST_F(RepositoryTest, TenantScopedLookups) {
   EXPECT_TRUE(repo_->tokens_in_set("u-b", "t1")->empty());
 }
 
+// The J24 tables (migration 3): every lookup and update is scoped to the tenant, a meter number is
+// unique per tenant (not across tenants), and meters are listed by utility.
+TEST_F(RepositoryTest, OssResourcesAreTenantScoped) {
+  Subscriber s;
+  s.ref = "s1";
+  s.user_ref = "u-a";
+  s.name = "Sam";
+  s.phone_no = "254700000000";
+  s.created_at = s.updated_at = 5;
+  ASSERT_TRUE(repo_->insert_subscriber(s).ok());
+  ASSERT_TRUE(repo_->find_subscriber("u-a", "s1")->has_value());
+  EXPECT_FALSE(repo_->find_subscriber("u-b", "s1")->has_value());
+  Subscriber foreign = s;
+  foreign.user_ref = "u-b";
+  foreign.name = "Mallory";
+  EXPECT_FALSE(*repo_->update_subscriber(foreign));
+  EXPECT_EQ((*repo_->find_subscriber("u-a", "s1"))->name, "Sam");
+  s.activated = false;
+  s.updated_at = 9;
+  EXPECT_TRUE(*repo_->update_subscriber(s));
+  EXPECT_FALSE((*repo_->find_subscriber("u-a", "s1"))->activated);
+  EXPECT_EQ((*repo_->find_subscriber("u-a", "s1"))->updated_at, 9);
+
+  StoredConfiguration cfg;
+  cfg.info.ref = "cfg-a";
+  cfg.info.user_ref = "u-a";
+  cfg.sealed_text = {1};
+  ASSERT_TRUE(repo_->insert_configuration(cfg).ok());
+  Utility u;
+  u.ref = "ut1";
+  u.user_ref = "u-a";
+  u.name = "Water Co";
+  u.unit_charge = 125000;
+  u.config_ref = "cfg-a";
+  ASSERT_TRUE(repo_->insert_utility(u).ok());
+  EXPECT_EQ(repo_->list_utilities("u-a")->size(), 1u);
+  EXPECT_TRUE(repo_->list_utilities("u-b")->empty());
+  EXPECT_FALSE(repo_->find_utility("u-b", "ut1")->has_value());
+  EXPECT_EQ((*repo_->find_utility("u-a", "ut1"))->unit_charge, 125000);
+  Utility bad = u;
+  bad.ref = "ut2";
+  bad.unit_charge = -1;
+  EXPECT_FALSE(repo_->insert_utility(bad).ok()) << "unit_charge >= 0 is a CHECK";
+
+  OssMeter m;
+  m.ref = "m1";
+  m.user_ref = "u-a";
+  m.no = 47500150231;
+  m.meter_type = 2;
+  m.utility_ref = "ut1";
+  m.subscriber_ref = "s1";
+  ASSERT_TRUE(repo_->insert_oss_meter(m).ok());
+  OssMeter same_no = m;
+  same_no.ref = "m2";
+  same_no.utility_ref.reset();
+  same_no.subscriber_ref.reset();
+  EXPECT_EQ(repo_->insert_oss_meter(same_no).code(), Status::Code::kAlreadyExists);
+  same_no.user_ref = "u-b";
+  EXPECT_TRUE(repo_->insert_oss_meter(same_no).ok()) << "numbers are unique per tenant only";
+  auto got = repo_->find_oss_meter("u-a", "m1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->no, 47500150231);
+  EXPECT_EQ((*got)->subscriber_ref, std::optional<std::string>("s1"));
+  EXPECT_FALSE(repo_->find_oss_meter("u-b", "m1")->has_value());
+  EXPECT_EQ(repo_->list_oss_meters_of_utility("u-a", "ut1")->size(), 1u);
+  EXPECT_TRUE(repo_->list_oss_meters_of_utility("u-b", "ut1")->empty());
+  OssMeter foreign_m = m;
+  foreign_m.user_ref = "u-b";
+  EXPECT_FALSE(*repo_->update_oss_meter(foreign_m));
+  m.activated = false;
+  EXPECT_TRUE(*repo_->update_oss_meter(m));
+  EXPECT_FALSE((*repo_->find_oss_meter("u-a", "m1"))->activated);
+}
+
 // Migration 2 moves a vend's bookkeeping into its token rows: consumptions become token prices,
 // stored GENERATE_TOKEN notifications become derived ones (keeping their read state), and a
 // meter's last TID is derived from its tokens.
@@ -204,6 +278,28 @@ TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
   ASSERT_TRUE(meter.ok());
   ASSERT_TRUE(meter->has_value());
   EXPECT_EQ((*meter)->last_tid, std::optional<std::uint32_t>(41));
+}
+
+// Migration 3 adds the J24 tables to a database written at version 2, keeping its rows.
+TEST(SchemaMigration, ThreeAddsOssTablesToAnExistingDatabase) {
+  testing::TempDir dir;
+  auto c = Connection::open(dir.path() / "v2.db", false);
+  ASSERT_TRUE(c.ok());
+  Connection& db = **c;
+  ASSERT_TRUE(migrate(db, 2).ok());
+  ASSERT_TRUE(db.exec("INSERT INTO users VALUES ('u', 'F', 'L', 'alice', 'x@y.zz', '', NULL, 'h', 1, 0, 1);").ok());
+  SqliteRepository repo(db);
+  Subscriber s;
+  s.ref = "s1";
+  s.user_ref = "u";
+  s.name = "Sam";
+  EXPECT_FALSE(repo.insert_subscriber(s).ok()) << "no subscribers table before migration 3";
+  ASSERT_TRUE(migrate(db).ok());
+  EXPECT_EQ(schema_version(), 3);
+  auto user = repo.find_user("u");
+  ASSERT_TRUE(user.ok() && user->has_value());
+  ASSERT_TRUE(repo.insert_subscriber(s).ok());
+  EXPECT_TRUE(repo.find_subscriber("u", "s1")->has_value());
 }
 
 }  // namespace
