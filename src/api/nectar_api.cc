@@ -4,7 +4,10 @@
 #include <cassert>
 #include <chrono>
 #include <cstdio>
+#include <initializer_list>
 #include <random>
+#include <string_view>
+#include <utility>
 
 #include "api/json_io.h"
 #include "api/log.h"
@@ -351,37 +354,39 @@ Reply NectarApi::get_health(Ctx&) {
 Reply NectarApi::get_metrics(Ctx&) {
   std::string text = metrics_.render();
   const service::StorageStats st = service_.storage_stats();
-  auto seconds = [](std::uint64_t nanos) { return std::to_string(static_cast<double>(nanos) / 1e9); };
+  const auto seconds = [](std::uint64_t nanos) { return std::to_string(static_cast<double>(nanos) / 1e9); };
+  // One family: its HELP and TYPE lines, then one sample per {labels, value}.
+  const auto family = [&text](std::string_view name, std::string_view type, std::string_view help,
+                              std::initializer_list<std::pair<std::string_view, std::string>> samples) {
+    text.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    text.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    for (const auto& [labels, value] : samples) text.append(name).append(labels).append(" ").append(value).append("\n");
+  };
   // Group commit and checkpoints: docs/storage.md.
-  text += "# HELP stsvend_store_batches_total Group commits (one COMMIT each; WAL fsyncs are counted apart).\n"
-          "# TYPE stsvend_store_batches_total counter\n"
-          "stsvend_store_batches_total " + std::to_string(st.batches) + "\n"
-          "# HELP stsvend_store_jobs_total Write jobs committed (vends, nonces, ...).\n"
-          "# TYPE stsvend_store_jobs_total counter\n"
-          "stsvend_store_jobs_total " + std::to_string(st.jobs) + "\n"
-          "# HELP stsvend_store_batch_seconds_total Writer time in group commits (jobs + COMMIT).\n"
-          "# TYPE stsvend_store_batch_seconds_total counter\n"
-          "stsvend_store_batch_seconds_total " + seconds(st.batch_nanos) + "\n"
-          "# HELP stsvend_store_batch_seconds_max Longest single group commit since start.\n"
-          "# TYPE stsvend_store_batch_seconds_max gauge\n"
-          "stsvend_store_batch_seconds_max " + seconds(st.max_batch_nanos) + "\n"
-          "# HELP stsvend_store_commit_seconds_total Time spent in COMMIT (WAL append; no fsync, no checkpoint).\n"
-          "# TYPE stsvend_store_commit_seconds_total counter\n"
-          "stsvend_store_commit_seconds_total " + seconds(st.commit_nanos) + "\n"
-          "# HELP stsvend_store_syncs_total WAL fsyncs, each making every group commit before it durable.\n"
-          "# TYPE stsvend_store_syncs_total counter\n"
-          "stsvend_store_syncs_total " + std::to_string(st.syncs) + "\n"
-          "# HELP stsvend_store_sync_seconds_total Time in WAL fsyncs (overlaps the next group commits).\n"
-          "# TYPE stsvend_store_sync_seconds_total counter\n"
-          "stsvend_store_sync_seconds_total " + seconds(st.sync_nanos) + "\n"
-          "# HELP stsvend_store_checkpoints_total WAL checkpoints: on their own thread (background), or by the writer between group commits (catch-up, forced).\n"
-          "# TYPE stsvend_store_checkpoints_total counter\n"
-          "stsvend_store_checkpoints_total{thread=\"background\"} " + std::to_string(st.checkpoints) + "\n"
-          "stsvend_store_checkpoints_total{thread=\"writer\"} " + std::to_string(st.writer_checkpoints) + "\n"
-          "# HELP stsvend_store_checkpoint_seconds_total Time in WAL checkpoints; the writer's delay its next group commit.\n"
-          "# TYPE stsvend_store_checkpoint_seconds_total counter\n"
-          "stsvend_store_checkpoint_seconds_total{thread=\"background\"} " + seconds(st.checkpoint_nanos) + "\n"
-          "stsvend_store_checkpoint_seconds_total{thread=\"writer\"} " + seconds(st.writer_checkpoint_nanos) + "\n";
+  family("stsvend_store_batches_total", "counter", "Group commits (one COMMIT each; WAL fsyncs are counted apart).",
+         {{"", std::to_string(st.batches)}});
+  family("stsvend_store_jobs_total", "counter", "Write jobs committed (vends, nonces, ...).",
+         {{"", std::to_string(st.jobs)}});
+  family("stsvend_store_batch_seconds_total", "counter", "Writer time in group commits (jobs + COMMIT).",
+         {{"", seconds(st.batch_nanos)}});
+  family("stsvend_store_batch_seconds_max", "gauge", "Longest single group commit since start.",
+         {{"", seconds(st.max_batch_nanos)}});
+  family("stsvend_store_commit_seconds_total", "counter", "Time spent in COMMIT (WAL append; no fsync, no checkpoint).",
+         {{"", seconds(st.commit_nanos)}});
+  family("stsvend_store_syncs_total", "counter", "WAL fsyncs, each making every group commit before it durable.",
+         {{"", std::to_string(st.syncs)}});
+  family("stsvend_store_sync_seconds_total", "counter", "Time in WAL fsyncs (overlaps the next group commits).",
+         {{"", seconds(st.sync_nanos)}});
+  family("stsvend_store_sync_seconds_max", "gauge", "Longest single WAL fsync since start.",
+         {{"", seconds(st.max_sync_nanos)}});
+  family("stsvend_store_checkpoints_total", "counter",
+         "WAL checkpoints: on their own thread (background), or by the writer between group commits (catch-up, forced).",
+         {{"{thread=\"background\"}", std::to_string(st.checkpoints)},
+          {"{thread=\"writer\"}", std::to_string(st.writer_checkpoints)}});
+  family("stsvend_store_checkpoint_seconds_total", "counter",
+         "Time in WAL checkpoints; the writer's delay its next group commit.",
+         {{"{thread=\"background\"}", seconds(st.checkpoint_nanos)},
+          {"{thread=\"writer\"}", seconds(st.writer_checkpoint_nanos)}});
   return Reply{200, 0, "text/plain; version=0.0.4", std::move(text), {}};
 }
 

@@ -238,6 +238,7 @@ struct StorageStats {
   std::uint64_t jobs = 0;                     // write jobs (vends, nonces, ...)
   std::uint64_t batch_nanos = 0;              // writer time in batches
   std::uint64_t max_batch_nanos = 0;          // the longest single batch
+  std::uint64_t max_sync_nanos = 0;           // the longest single WAL fsync
   std::uint64_t commit_nanos = 0;             // of which COMMIT (WAL append; no fsync, no checkpoint)
   std::uint64_t syncs = 0;                    // WAL fsyncs (each covers every batch committed before it)
   std::uint64_t sync_nanos = 0;               // time in them, overlapping the next batches

@@ -153,6 +153,7 @@ StorageStats ServiceImpl::storage_stats() const {
   out.jobs = s.jobs;
   out.batch_nanos = s.batch_nanos;
   out.max_batch_nanos = s.max_batch_nanos;
+  out.max_sync_nanos = s.max_sync_nanos;
   out.commit_nanos = s.commit_nanos;
   out.syncs = s.syncs;
   out.sync_nanos = s.sync_nanos;

@@ -50,6 +50,7 @@ class Database {
     std::uint64_t jobs = 0;                     // write jobs run
     std::uint64_t batch_nanos = 0;              // writer time spent in batches (jobs + COMMIT)
     std::uint64_t max_batch_nanos = 0;          // the longest single batch
+    std::uint64_t max_sync_nanos = 0;           // the longest single WAL fsync
     std::uint64_t commit_nanos = 0;             // of which COMMIT (WAL append; no fsync, no checkpoint)
     std::uint64_t syncs = 0;                    // WAL fsyncs, each covering every batch committed before it
     std::uint64_t sync_nanos = 0;               // time in them (overlaps the next batches)

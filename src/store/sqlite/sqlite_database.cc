@@ -451,9 +451,11 @@ class SqliteDatabase final : public Database {
                      synced.message().c_str());
       }
       {
+        const std::uint64_t sync_nanos = elapsed_nanos(start);
         std::lock_guard<std::mutex> lock(mu_);
         stats_.syncs += 1;
-        stats_.sync_nanos += elapsed_nanos(start);
+        stats_.sync_nanos += sync_nanos;
+        stats_.max_sync_nanos = std::max(stats_.max_sync_nanos, sync_nanos);
       }
       for (CommittedBatch& b : work) {
         for (std::size_t i = 0; i < b.jobs.size(); ++i) {
