@@ -11,11 +11,7 @@ namespace stsvend::service {
 
 using store::Repository;
 
-#define STSVEND_READ_LEASE(lease) STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<store::ReadLease> lease, db_->read())
-
 namespace {
-
-Status not_found(std::string_view field) { return Status::NotFound(field, "not found"); }
 
 Status check_name(std::string_view v) {
   if (v.empty() || v.size() > 255) return Status::InvalidArgument("name", "must be 1 to 255 characters");

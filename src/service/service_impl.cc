@@ -18,8 +18,6 @@ namespace stsvend::service {
 
 using store::Repository;
 
-#define STSVEND_READ_LEASE(lease) STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<store::ReadLease> lease, db_->read())
-
 namespace {
 
 constexpr std::string_view kBootstrapSetting = "bootstrap_done";
@@ -64,8 +62,6 @@ Status check_password_rule(std::string_view v) {
   if (v.size() > 1024) return Status::InvalidArgument("password", "must be at most 1024 characters");
   return Status::Ok();
 }
-
-Status not_found(std::string_view field) { return Status::NotFound(field, "not found"); }
 
 }  // namespace
 

@@ -15,6 +15,13 @@
 
 namespace stsvend::service {
 
+// For the implementation files of ServiceImpl (service_impl.cc, vend.cc, oss_resources.cc):
+// a read lease for the rest of the scope, or return its error.
+#define STSVEND_READ_LEASE(lease) STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<store::ReadLease> lease, db_->read())
+
+// An unknown ref, or another tenant's: the two read alike.
+inline Status not_found(std::string_view field) { return Status::NotFound(field, "not found"); }
+
 // The meter now holds `c`'s key parameters (first vend, explicit registration, or a new configuration).
 void take_config_parameters(Meter& m, const ConfigurationInfo& c);
 

@@ -12,8 +12,6 @@ namespace stsvend::service {
 
 using store::Repository;
 
-#define STSVEND_READ_LEASE(lease) STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<store::ReadLease> lease, db_->read())
-
 namespace {
 
 bool is_key_change(unsigned token_class, unsigned subclass) {
@@ -79,7 +77,6 @@ void take_config_parameters(Meter& m, const ConfigurationInfo& c) {
   m.issuer_identification_no = c.issuer_identification_no;
   m.moved_by_kct = false;
 }
-
 
 Result<std::shared_ptr<const MeterKey>> ServiceImpl::meter_key(std::string_view user_ref, std::string_view config_ref,
                                                                std::string_view drn) {
