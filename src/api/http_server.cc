@@ -369,6 +369,12 @@ class ServerImpl final : public HttpServer {
 
   void run_blocking(Responder responder, std::function<void(Responder)> fn) {
     asio::post(workers_, [r = std::move(responder), f = std::move(fn)]() mutable {
+      // asio::thread_pool starts its threads itself: each names itself on its first task.
+      static thread_local bool named = false;
+      if (!named) {
+        pthread_setname_np(pthread_self(), "stsvend-work");
+        named = true;
+      }
       try {
         f(std::move(r));
       } catch (...) {

@@ -158,6 +158,13 @@ void ServiceImpl::vend_async(VendRequest req, std::function<void(Result<VendResu
     return refuse(Status::InvalidArgument("Idempotency-Key", "must be 1 to 255 characters"));
   }
   if (req.random_no && *req.random_no > 15) return refuse(Status::InvalidArgument("random_no", "must be from 0 to 15"));
+  if (req.token.key_change && !req.token.key_change->new_drn.empty() && req.token.key_change->new_drn != req.drn) {
+    // The new decoder key would derive from another DRN: the meter would then take only tokens made
+    // for that number, while the registry (and every later vend for this DRN) would still use this
+    // one. The engine CLI (`token generate --new-drn`) serves the rare meter that is re-numbered.
+    return refuse(Status::InvalidArgument("new_drn", "must equal drn " + req.drn +
+                                                         ": a key change keeps the meter's decoder reference number"));
+  }
 
   if (req.idempotency_key) {
     // A replay is answered from a read connection, without the vend transaction.

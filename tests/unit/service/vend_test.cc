@@ -311,6 +311,30 @@ TEST_F(VendTest, KeyChangeMovesTheMeter) {
   EXPECT_FALSE(svc_->get_meter(user_, kDrn)->moved_by_kct);
 }
 
+TEST_F(VendTest, KeyChangeKeepsTheMetersDrn) {
+  ASSERT_TRUE(vend(credit(user_, config_, kDrn)).ok());
+  const Units before = balance(user_);
+  VendRequest kct = credit(user_, config_, kDrn);
+  kct.token.token_class = 2;
+  kct.token.subclass = 3;
+  sts::KeyChange kc;
+  const std::uint8_t new_key[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+  kc.new_vending_key = SecretBytes(std::span<const std::uint8_t>(new_key, 8));
+  kc.new_supply_group_code = 654321;
+  kc.new_tariff_index = 2;
+  kc.new_key_revision_no = 2;
+  kc.new_key_type = sts::KeyType::kDutk;
+  kc.new_key_expiry_no = 255;
+  kc.new_drn = "47500150249";
+  kct.token.key_change = std::move(kc);
+  auto refused = vend(std::move(kct));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().field(), "new_drn");
+  EXPECT_EQ(balance(user_), before) << "nothing charged";
+  EXPECT_FALSE(svc_->get_meter(user_, kDrn)->moved_by_kct) << "the meter keeps its key";
+}
+
 TEST_F(VendTest, DecodeFindsOwnTokensAndDecodesAnyToken) {
   auto res = vend(credit(user_, config_, kDrn, 123));
   ASSERT_TRUE(res.ok());
