@@ -7,12 +7,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "api/http_server.h"
 #include "api/log.h"
 #include "api/nectar_api.h"
 #include "api/service_options.h"
+#include "api/settings_file.h"
 #include "cli/commands.h"
 #include "service/service.h"
 #include "vault/process_hardening.h"
@@ -22,6 +25,7 @@ namespace stsvend::cli {
 namespace {
 
 struct ServeFlags {
+  std::string config;
   api::VaultFlags vault;
   std::string listen;
   std::string tls_cert;
@@ -63,11 +67,7 @@ int run_serve(const ServeFlags& f) {
     std::fprintf(stderr, "stsvend: --log-level: must be debug, info, warn, error or off\n");
     return 2;
   }
-  std::string listen = f.listen;
-  if (listen.empty()) {
-    const char* env = std::getenv("STSVEND_LISTEN");
-    listen = env != nullptr && *env != '\0' ? env : "127.0.0.1:8080";
-  }
+  const std::string listen = f.listen.empty() ? "127.0.0.1:8080" : f.listen;
   api::HttpServerOptions http;
   if (Status s = parse_listen(listen, &http.host, &http.port); !s.ok()) {
     std::fprintf(stderr, "stsvend: %s\n", s.message().c_str());
@@ -157,11 +157,85 @@ int run_serve(const ServeFlags& f) {
   return 0;
 }
 
+// A serve flag that the environment or a settings file may also set: its long name without the
+// dashes and where its value goes (text or a count).
+struct Setting {
+  std::string name;
+  std::string* text = nullptr;
+  unsigned* count = nullptr;
+};
+
+std::vector<Setting> settings_of(ServeFlags& f) {
+  return {{"data-dir", &f.vault.data_dir},
+          {"listen", &f.listen},
+          {"tls-cert", &f.tls_cert},
+          {"tls-key", &f.tls_key},
+          {"path-prefix", &f.path_prefix},
+          {"log-level", &f.log_level},
+          {"price-per-token", &f.price_per_token},
+          {"threads", nullptr, &f.threads},
+          {"workers", nullptr, &f.workers},
+          {"vault", &f.vault.vault},
+          {"pkcs11-module", &f.vault.pkcs11_module},
+          {"pkcs11-token", &f.vault.pkcs11_token},
+          {"pkcs11-pin-env", &f.vault.pkcs11_pin_env}};
+}
+
+// Fills each setting not given on the command line from STSVEND_<NAME>, else from the settings file.
+Status apply_settings(const CLI::App& serve, ServeFlags& f) {
+  const std::vector<Setting> settings = settings_of(f);
+  api::Settings from_file;
+  std::string config = f.config;
+  if (config.empty()) {
+    const char* env = std::getenv("STSVEND_CONFIG");
+    if (env != nullptr) config = env;
+  }
+  if (!config.empty()) {
+    std::set<std::string, std::less<>> known;
+    for (const Setting& s : settings) known.insert(s.name);
+    STSVEND_ASSIGN_OR_RETURN(from_file, api::read_settings_file(config, known));
+  }
+  for (const Setting& s : settings) {
+    if (serve.count("--" + s.name) > 0) continue;
+    std::string value;
+    std::string origin;
+    const std::string env_name = api::setting_env_name(s.name);
+    if (const char* env = std::getenv(env_name.c_str()); env != nullptr && *env != '\0') {
+      value = env;
+      origin = env_name;
+    } else if (const auto it = from_file.find(s.name); it != from_file.end()) {
+      value = it->second;
+      origin = config + ": " + s.name;
+    } else {
+      continue;
+    }
+    if (s.text != nullptr) {
+      *s.text = std::move(value);
+      continue;
+    }
+    unsigned long n = 0;
+    bool digits = !value.empty() && value.size() <= 6;
+    for (char c : value) digits = digits && c >= '0' && c <= '9';
+    if (digits) n = std::stoul(value);
+    if (!digits || n > 4096) {
+      return Status::InvalidArgument("--" + s.name, "(from " + origin + ") must be a whole number from 0 to 4096");
+    }
+    *s.count = static_cast<unsigned>(n);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void add_serve_command(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<ServeFlags>();
-  CLI::App* serve = app.add_subcommand("serve", "Run the Nectar v1 compatible HTTP API");
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Run the Nectar v1 compatible HTTP API. A flag not on the command line is taken from STSVEND_<FLAG> "
+      "(e.g. STSVEND_TLS_CERT), then from the --config file (`tls-cert = /path`), then its default");
+  serve->add_option("--config", f->config,
+                    "Settings file: one `name = value` per line, names as the flags below without `--` "
+                    "(default $STSVEND_CONFIG)");
   serve->add_option("--data-dir", f->vault.data_dir, "Data directory (default $STSVEND_DATA_DIR or ./data)");
   serve->add_option("--listen", f->listen, "HOST:PORT (default $STSVEND_LISTEN or 127.0.0.1:8080; port 0 = any)");
   serve->add_option("--tls-cert", f->tls_cert, "PEM certificate chain; enables HTTPS with --tls-key");
@@ -177,7 +251,14 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   serve->add_option("--pkcs11-token", f->vault.pkcs11_token, "PKCS#11 token label");
   serve->add_option("--pkcs11-pin-env", f->vault.pkcs11_pin_env,
                     "Environment variable holding the PKCS#11 user PIN (default STSVEND_PKCS11_PIN)");
-  serve->callback([f, &ctx] { ctx.exit_code = run_serve(*f); });
+  serve->callback([f, serve, &ctx] {
+    if (Status s = apply_settings(*serve, *f); !s.ok()) {
+      std::fprintf(stderr, "stsvend: %s\n", s.message().c_str());
+      ctx.exit_code = 2;
+      return;
+    }
+    ctx.exit_code = run_serve(*f);
+  });
 }
 
 }  // namespace stsvend::cli

@@ -7,7 +7,9 @@
   * `Expect: 100-continue` gets the interim 100 before the body is sent, then the answer;
   * an oversized header gets 431, a request cut off by the client's half-close gets 400, a connection dropped
     mid-request leaves the server serving;
-  * --path-prefix: requests under the prefix are routed and verified as the client signed them (without it).
+  * --path-prefix: requests under the prefix are routed and verified as the client signed them (without it);
+  * settings from a --config file and from STSVEND_<FLAG> variables: the command line wins over the environment,
+    the environment over the file; a bad file stops the server with exit 2 naming the file, line and setting.
 """
 
 import os
@@ -176,6 +178,55 @@ class PrefixedTransport(harness.ServerTestCase):
         self.assertEqual(float(r.data["credits"]), 5.0, r)
         r = proxied.get("/v1/credits?")  # the SDKs' bare trailing '?'
         self.assertTrue(r.ok(), r)
+
+
+class SettingsFromFileAndEnvironment(harness.ServerTestCase):
+    """TLS and the path prefix come from a settings file; the file's listen and log-level lose to the command line
+    (the harness passes --listen) and to STSVEND_LOG_LEVEL: were they used, the server would refuse to start."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.conf_dir = tempfile.mkdtemp(prefix="stsvend-conf-")
+        cls.addClassCleanup(shutil.rmtree, cls.conf_dir, True)
+        cert, key = self_signed(cls.conf_dir)
+        cls.conf = os.path.join(cls.conf_dir, "stsvend.conf")
+        with open(cls.conf, "w") as f:
+            f.write("# stsvend serve settings\n"
+                    "listen = not-an-address\n"
+                    "tls-cert = \"%s\"\n"
+                    "tls-key = '%s'  # the pair enables HTTPS\n"
+                    "path-prefix = /nectar\n"
+                    "log-level = bogus\n" % (cert, key))
+        cls.server_args = ("--config", cls.conf)
+        os.environ["STSVEND_LOG_LEVEL"] = "warn"
+        try:
+            super().setUpClass()
+        finally:
+            del os.environ["STSVEND_LOG_LEVEL"]
+        cls.ctx = ssl.create_default_context(cafile=cert)
+
+    def test_file_settings_apply_and_lose_to_flags_and_environment(self):
+        self.assertEqual(self.server.scheme, "https")
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as raw:
+            with self.ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"GET /nectar/health HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(read_responses(s, 1)[0][0], 200)
+
+    def test_bad_settings_stop_the_server_with_exit_2(self):
+        bad = os.path.join(self.conf_dir, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("listen = 127.0.0.1:0\ntls_cert = /x\n")
+        data = os.path.join(self.conf_dir, "unused-data")
+        r = subprocess.run([harness.STSVEND, "serve", "--data-dir", data, "--config", bad],
+                           capture_output=True, text=True, timeout=60 * harness.SLOW)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(bad + ":2: unknown setting 'tls_cert'", r.stderr)
+        self.assertFalse(os.path.exists(data), "nothing was created")
+        r = subprocess.run([harness.STSVEND, "serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+                           env=dict(os.environ, STSVEND_THREADS="two"), capture_output=True, text=True,
+                           timeout=60 * harness.SLOW)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--threads: (from STSVEND_THREADS) must be a whole number", r.stderr)
 
 
 if __name__ == "__main__":
