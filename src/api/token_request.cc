@@ -173,7 +173,6 @@ Result<ParsedTokenRequest> parse_token_request(const boost::json::object& body) 
   }
   out.vend.config_ref = std::move(config_ref);
   out.vend.drn = std::move(*drn);
-  out.fingerprint = canonical_fingerprint(body, out.key_change && out.dialect == Dialect::kLegacy);
   return out;
 }
 
@@ -187,8 +186,12 @@ std::vector<service::TokenRecord> select_for_dialect(const ParsedTokenRequest& r
   return one;
 }
 
-std::string legacy_kct_idempotency_key(const ParsedTokenRequest& request, std::int64_t now_unix_seconds) {
-  return "j21-kct:" + std::to_string(now_unix_seconds / 86400) + ":" + request.fingerprint;
+std::string token_request_fingerprint(const boost::json::object& body, const ParsedTokenRequest& request) {
+  return canonical_fingerprint(body, request.key_change && request.dialect == Dialect::kLegacy);
+}
+
+std::string legacy_kct_idempotency_key(std::string_view fingerprint, std::int64_t now_unix_seconds) {
+  return "j21-kct:" + std::to_string(now_unix_seconds / 86400) + ":" + std::string(fingerprint);
 }
 
 }  // namespace stsvend::api

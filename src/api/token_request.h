@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <boost/json/object.hpp>
 
@@ -18,9 +19,6 @@ struct ParsedTokenRequest {
   Dialect dialect = Dialect::kLegacy;
   unsigned requested_subclass = 0;  // as sent: 3 or 4 pick the J21 section
   bool key_change = false;          // 2/3 or 2/4: the service produces the whole set
-  // SHA-256 (hex) of the canonical fields: sorted `name=value` lines of every body field. For a
-  // legacy key change, `subclass` is left out so the J21 subclass-3 and subclass-4 calls match.
-  std::string fingerprint;
 
   ParsedTokenRequest() = default;
   ParsedTokenRequest(ParsedTokenRequest&&) noexcept = default;
@@ -40,9 +38,14 @@ Result<ParsedTokenRequest> parse_token_request(const boost::json::object& body);
 std::vector<service::TokenRecord> select_for_dialect(const ParsedTokenRequest& request,
                                                      std::vector<service::TokenRecord> tokens);
 
+// What an idempotent retry must repeat exactly: SHA-256 (hex) of the canonical fields, the sorted
+// `name=value` lines of every body field. For a legacy key change `subclass` is left out, so that the
+// J21 subclass-3 and subclass-4 calls match. Only computed for requests that have an idempotency key.
+std::string token_request_fingerprint(const boost::json::object& body, const ParsedTokenRequest& request);
+
 // The server-side idempotency key that ties J21's two key change calls to one set (and one charge):
 // "j21-kct:<UTC day>:<fingerprint>". Same-day repeats of identical key change parameters return the
 // same set, which is what the meter would accept anyway (KCTs carry no TID).
-std::string legacy_kct_idempotency_key(const ParsedTokenRequest& request, std::int64_t now_unix_seconds);
+std::string legacy_kct_idempotency_key(std::string_view fingerprint, std::int64_t now_unix_seconds);
 
 }  // namespace stsvend::api
