@@ -11,6 +11,7 @@
 namespace stsvend::api {
 
 struct VaultFlags {
+  std::string config_file;     // --config: settings file (cli/settings.h); empty: $STSVEND_CONFIG, else none
   std::string data_dir;        // empty: $STSVEND_DATA_DIR, else ./data
   std::string vault = "file";  // "file" | "pkcs11"
   std::string pkcs11_module;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <span>
@@ -16,6 +17,7 @@
 #include "api/json_io.h"
 #include "api/service_options.h"
 #include "cli/commands.h"
+#include "cli/settings.h"
 #include "service/service.h"
 #include "vault/process_hardening.h"
 
@@ -47,12 +49,11 @@ Result<std::unique_ptr<service::Service>> open_service(const api::VaultFlags& fl
   return service::Service::open(options);
 }
 
-void add_vault_flags(CLI::App* cmd, api::VaultFlags& v) {
-  cmd->add_option("--data-dir", v.data_dir, "Data directory (default $STSVEND_DATA_DIR or ./data)");
-  cmd->add_option("--vault", v.vault, "file|pkcs11 (default file)");
-  cmd->add_option("--pkcs11-module", v.pkcs11_module, "PKCS#11 module path");
-  cmd->add_option("--pkcs11-token", v.pkcs11_token, "PKCS#11 token label");
-  cmd->add_option("--pkcs11-pin-env", v.pkcs11_pin_env, "Environment variable holding the PKCS#11 PIN");
+// The exit code of `run` once the command's data directory and vault settings are complete (flags,
+// then STSVEND_<FLAG>, then the --config file); 2 when those settings are wrong.
+int with_settings(const CLI::App& cmd, api::VaultFlags& v, const std::function<int()>& run) {
+  if (Status s = apply_settings(cmd, v.config_file, vault_settings(v)); !s.ok()) return fail(s);
+  return run();
 }
 
 Result<std::string> read_file(const std::string& path, std::string_view flag) {
@@ -311,12 +312,16 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   ucreate->add_option("--phone", uf->phone_no, "Phone number (digits)");
   ucreate->add_flag("--admin", uf->admin, "Make the user an administrator");
   ucreate->add_flag("--json", uf->json, "Print {\"ref\": …}");
-  ucreate->callback([uf, &ctx] { ctx.exit_code = run_user_create(*uf); });
+  ucreate->callback([uf, ucreate, &ctx] {
+    ctx.exit_code = with_settings(*ucreate, uf->vault, [&] { return run_user_create(*uf); });
+  });
   auto ul = std::make_shared<UserFlags>();
   CLI::App* ulist = user->add_subcommand("list", "List users");
   add_vault_flags(ulist, ul->vault);
   ulist->add_flag("--json", ul->json, "Print a JSON array");
-  ulist->callback([ul, &ctx] { ctx.exit_code = run_user_list(*ul); });
+  ulist->callback([ul, ulist, &ctx] {
+    ctx.exit_code = with_settings(*ulist, ul->vault, [&] { return run_user_list(*ul); });
+  });
 
   CLI::App* credential = admin->add_subcommand("credential", "API credentials");
   credential->require_subcommand(1);
@@ -326,7 +331,9 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   ccreate->add_option("--user", cf->user, "User ref")->required();
   ccreate->add_option("--permissions", cf->permissions, "all, or permission ids/identifiers separated by commas");
   ccreate->add_flag("--json", cf->json, "Print {\"ref\": …, \"key\": …, \"secret\": …}");
-  ccreate->callback([cf, &ctx] { ctx.exit_code = run_credential_create(*cf); });
+  ccreate->callback([cf, ccreate, &ctx] {
+    ctx.exit_code = with_settings(*ccreate, cf->vault, [&] { return run_credential_create(*cf); });
+  });
 
   CLI::App* credits = admin->add_subcommand("credits", "Credits");
   credits->require_subcommand(1);
@@ -338,7 +345,9 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   cadd->add_option("--value", kf->value, "Money paid (default: the amount)");
   cadd->add_option("--currency", kf->currency, "Currency of --value (default KES)");
   cadd->add_flag("--json", kf->json, "Print {\"user_ref\": …, \"added\": …, \"credits\": …}");
-  cadd->callback([kf, &ctx] { ctx.exit_code = run_credits_add(*kf); });
+  cadd->callback([kf, cadd, &ctx] {
+    ctx.exit_code = with_settings(*cadd, kf->vault, [&] { return run_credits_add(*kf); });
+  });
 
   CLI::App* config = admin->add_subcommand("config", "STS configurations");
   config->require_subcommand(1);
@@ -348,7 +357,9 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   gadd->add_option("--user", gf->user, "User ref")->required();
   gadd->add_option("--file", gf->file, "Configuration text file (NECTAR-V1 §3.5.2)")->required();
   gadd->add_flag("--json", gf->json, "Print {\"ref\": …, \"name\": …}");
-  gadd->callback([gf, &ctx] { ctx.exit_code = run_config_add(*gf); });
+  gadd->callback([gf, gadd, &ctx] {
+    ctx.exit_code = with_settings(*gadd, gf->vault, [&] { return run_config_add(*gf); });
+  });
 
   auto sf = std::make_shared<ServerKeyFlags>();
   CLI::App* skey = admin->add_subcommand("server-key", "Print the server public key (PEM), or import a key pair");
@@ -357,15 +368,17 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   CLI::App* simport = skey->add_subcommand("import", "Replace the server key pair with a PKCS#8 private key");
   add_vault_flags(simport, si->vault);
   simport->add_option("FILE", si->file, "PKCS#8 private key, PEM or DER")->required();
-  simport->callback([si, sf, &ctx] {
-    // `admin server-key --data-dir D import F` and `admin server-key import --data-dir D F` both work.
+  simport->callback([si, sf, skey, simport, &ctx] {
+    // `admin server-key --data-dir D import F` and `admin server-key import --data-dir D F` both work:
+    // the settings given after `import` if any, else those given before it.
+    const bool own = !si->vault.data_dir.empty() || !si->vault.config_file.empty();
     ServerKeyFlags merged = *si;
-    if (merged.vault.data_dir.empty()) merged.vault = sf->vault;
-    ctx.exit_code = run_server_key_import(merged);
+    if (!own) merged.vault = sf->vault;
+    ctx.exit_code = with_settings(own ? *simport : *skey, merged.vault, [&] { return run_server_key_import(merged); });
   });
-  skey->callback([sf, simport, &ctx] {
+  skey->callback([sf, skey, simport, &ctx] {
     if (simport->parsed()) return;
-    ctx.exit_code = run_server_key_show(*sf);
+    ctx.exit_code = with_settings(*skey, sf->vault, [&] { return run_server_key_show(*sf); });
   });
 }
 

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -15,8 +14,8 @@
 #include "api/log.h"
 #include "api/nectar_api.h"
 #include "api/service_options.h"
-#include "api/settings_file.h"
 #include "cli/commands.h"
+#include "cli/settings.h"
 #include "service/service.h"
 #include "vault/process_hardening.h"
 
@@ -25,7 +24,6 @@ namespace stsvend::cli {
 namespace {
 
 struct ServeFlags {
-  std::string config;
   api::VaultFlags vault;
   std::string listen;
   std::string tls_cert;
@@ -157,72 +155,18 @@ int run_serve(const ServeFlags& f) {
   return 0;
 }
 
-// A serve flag that the environment or a settings file may also set: its long name without the
-// dashes and where its value goes (text or a count).
-struct Setting {
-  std::string name;
-  std::string* text = nullptr;
-  unsigned* count = nullptr;
-};
-
-std::vector<Setting> settings_of(ServeFlags& f) {
-  return {{"data-dir", &f.vault.data_dir},
-          {"listen", &f.listen},
-          {"tls-cert", &f.tls_cert},
-          {"tls-key", &f.tls_key},
-          {"path-prefix", &f.path_prefix},
-          {"log-level", &f.log_level},
-          {"price-per-token", &f.price_per_token},
-          {"threads", nullptr, &f.threads},
-          {"workers", nullptr, &f.workers},
-          {"vault", &f.vault.vault},
-          {"pkcs11-module", &f.vault.pkcs11_module},
-          {"pkcs11-token", &f.vault.pkcs11_token},
-          {"pkcs11-pin-env", &f.vault.pkcs11_pin_env}};
-}
-
-// Fills each setting not given on the command line from STSVEND_<NAME>, else from the settings file.
-Status apply_settings(const CLI::App& serve, ServeFlags& f) {
-  const std::vector<Setting> settings = settings_of(f);
-  api::Settings from_file;
-  std::string config = f.config;
-  if (config.empty()) {
-    const char* env = std::getenv("STSVEND_CONFIG");
-    if (env != nullptr) config = env;
-  }
-  if (!config.empty()) {
-    std::set<std::string, std::less<>> known;
-    for (const Setting& s : settings) known.insert(s.name);
-    STSVEND_ASSIGN_OR_RETURN(from_file, api::read_settings_file(config, known));
-  }
-  for (const Setting& s : settings) {
-    if (serve.count("--" + s.name) > 0) continue;
-    std::string value;
-    std::string origin;
-    const std::string env_name = api::setting_env_name(s.name);
-    if (const char* env = std::getenv(env_name.c_str()); env != nullptr && *env != '\0') {
-      value = env;
-      origin = env_name;
-    } else if (const auto it = from_file.find(s.name); it != from_file.end()) {
-      value = it->second;
-      origin = config + ": " + s.name;
-    } else {
-      continue;
-    }
-    if (s.text != nullptr) {
-      *s.text = std::move(value);
-      continue;
-    }
-    unsigned long n = 0;
-    bool digits = !value.empty() && value.size() <= 6;
-    for (char c : value) digits = digits && c >= '0' && c <= '9';
-    if (digits) n = std::stoul(value);
-    if (!digits || n > 4096) {
-      return Status::InvalidArgument("--" + s.name, "(from " + origin + ") must be a whole number from 0 to 4096");
-    }
-    *s.count = static_cast<unsigned>(n);
-  }
-  return Status::Ok();
+// The serve flags that the environment or a settings file may also set.
+std::vector<Setting> serve_settings(ServeFlags& f) {
+  std::vector<Setting> settings = vault_settings(f.vault);
+  settings.insert(settings.end(), {{"listen", &f.listen},
+                                   {"tls-cert", &f.tls_cert},
+                                   {"tls-key", &f.tls_key},
+                                   {"path-prefix", &f.path_prefix},
+                                   {"log-level", &f.log_level},
+                                   {"price-per-token", &f.price_per_token},
+                                   {"threads", nullptr, &f.threads},
+                                   {"workers", nullptr, &f.workers}});
+  return settings;
 }
 
 }  // namespace
@@ -233,10 +177,7 @@ void add_serve_command(CLI::App& app, Context& ctx) {
       "serve",
       "Run the Nectar v1 compatible HTTP API. A flag not on the command line is taken from STSVEND_<FLAG> "
       "(e.g. STSVEND_TLS_CERT), then from the --config file (`tls-cert = /path`), then its default");
-  serve->add_option("--config", f->config,
-                    "Settings file: one `name = value` per line, names as the flags below without `--` "
-                    "(default $STSVEND_CONFIG)");
-  serve->add_option("--data-dir", f->vault.data_dir, "Data directory (default $STSVEND_DATA_DIR or ./data)");
+  add_vault_flags(serve, f->vault);
   serve->add_option("--listen", f->listen, "HOST:PORT (default $STSVEND_LISTEN or 127.0.0.1:8080; port 0 = any)");
   serve->add_option("--tls-cert", f->tls_cert, "PEM certificate chain; enables HTTPS with --tls-key");
   serve->add_option("--tls-key", f->tls_key, "PEM private key for --tls-cert");
@@ -246,13 +187,8 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   serve->add_option("--price-per-token", f->price_per_token, "Credits charged per token (default 1.0)");
   serve->add_option("--threads", f->threads, "I/O threads (default: hardware threads)");
   serve->add_option("--workers", f->workers, "Worker threads running the requests that block (default 64)");
-  serve->add_option("--vault", f->vault.vault, "file|pkcs11 (default file)");
-  serve->add_option("--pkcs11-module", f->vault.pkcs11_module, "PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so");
-  serve->add_option("--pkcs11-token", f->vault.pkcs11_token, "PKCS#11 token label");
-  serve->add_option("--pkcs11-pin-env", f->vault.pkcs11_pin_env,
-                    "Environment variable holding the PKCS#11 user PIN (default STSVEND_PKCS11_PIN)");
   serve->callback([f, serve, &ctx] {
-    if (Status s = apply_settings(*serve, *f); !s.ok()) {
+    if (Status s = apply_settings(*serve, f->vault.config_file, serve_settings(*f)); !s.ok()) {
       std::fprintf(stderr, "stsvend: %s\n", s.message().c_str());
       ctx.exit_code = 2;
       return;

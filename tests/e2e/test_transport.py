@@ -9,7 +9,8 @@
     mid-request leaves the server serving;
   * --path-prefix: requests under the prefix are routed and verified as the client signed them (without it);
   * settings from a --config file and from STSVEND_<FLAG> variables: the command line wins over the environment,
-    the environment over the file; a bad file stops the server with exit 2 naming the file, line and setting.
+    the environment over the file; a bad file stops the server with exit 2 naming the file, line and setting;
+    admin commands read the data directory from the same file.
 """
 
 import os
@@ -211,6 +212,21 @@ class SettingsFromFileAndEnvironment(harness.ServerTestCase):
             with self.ctx.wrap_socket(raw, server_hostname="localhost") as s:
                 s.sendall(b"GET /nectar/health HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertEqual(read_responses(s, 1)[0][0], 200)
+
+    def test_admin_commands_find_the_data_directory_in_the_same_file(self):
+        conf = os.path.join(self.conf_dir, "admin.conf")
+        with open(conf, "w") as f:
+            # The serve-only settings are accepted (one file for both) and ignored by admin commands.
+            f.write("data-dir = %s\nlisten = not-an-address\nthreads = 2\n" % self.server.data_dir)
+        r = subprocess.run([harness.STSVEND, "admin", "user", "list", "--config", conf, "--json"],
+                           capture_output=True, text=True, timeout=120 * harness.SLOW, cwd=self.conf_dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("is_admin", r.stdout)  # the bootstrap admin of the server's data directory
+        r = subprocess.run([harness.STSVEND, "admin", "server-key"], env=dict(os.environ, STSVEND_CONFIG=conf),
+                           capture_output=True, text=True, timeout=120 * harness.SLOW, cwd=self.conf_dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, self.server.server_key_pem())
+        self.assertFalse(os.path.exists(os.path.join(self.conf_dir, "data")), "./data was not used")
 
     def test_bad_settings_stop_the_server_with_exit_2(self):
         bad = os.path.join(self.conf_dir, "bad.conf")
