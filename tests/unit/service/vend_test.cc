@@ -24,6 +24,24 @@ class VendTest : public ServiceTest {
     config_ = add_config(user_);
   }
   Result<VendResult> vend(VendRequest r) { return svc_->vend(r); }
+  // A key change (2/3) for kDrn to SGC 654321, TI 02, KRN 2, DUTK, KEN 255.
+  VendRequest key_change(bool ro, std::string new_drn = "") const {
+    VendRequest kct = credit(user_, config_, kDrn);
+    kct.token.token_class = 2;
+    kct.token.subclass = 3;
+    sts::KeyChange kc;
+    const std::uint8_t new_key[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+    kc.new_vending_key = SecretBytes(std::span<const std::uint8_t>(new_key, 8));
+    kc.new_supply_group_code = 654321;
+    kc.new_tariff_index = 2;
+    kc.new_key_revision_no = 2;
+    kc.new_key_type = sts::KeyType::kDutk;
+    kc.new_key_expiry_no = 255;
+    kc.ro = ro;
+    kc.new_drn = std::move(new_drn);
+    kct.token.key_change = std::move(kc);
+    return kct;
+  }
   std::uint32_t now_minute() const { return static_cast<std::uint32_t>((kNow / 1000 - kBase2014) / 60); }
 
   std::string user_;
@@ -260,20 +278,7 @@ TEST_F(VendTest, DeactivatedConfigurationCannotVend) {
 
 TEST_F(VendTest, KeyChangeMovesTheMeter) {
   ASSERT_TRUE(vend(credit(user_, config_, kDrn)).ok());
-  VendRequest kct = credit(user_, config_, kDrn);
-  kct.token.token_class = 2;
-  kct.token.subclass = 3;
-  sts::KeyChange kc;
-  const std::uint8_t new_key[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
-  kc.new_vending_key = SecretBytes(std::span<const std::uint8_t>(new_key, 8));
-  kc.new_supply_group_code = 654321;
-  kc.new_tariff_index = 2;
-  kc.new_key_revision_no = 2;
-  kc.new_key_type = sts::KeyType::kDutk;
-  kc.new_key_expiry_no = 255;
-  kc.ro = true;
-  kct.token.key_change = std::move(kc);
-  auto set = vend(std::move(kct));
+  auto set = vend(key_change(/*ro=*/true));
   ASSERT_TRUE(set.ok()) << set.status().message();
   ASSERT_EQ(set->tokens.size(), 2u);
   EXPECT_EQ(set->tokens[0].token_type, "Set1stSectionDecoderKey_23");
@@ -314,20 +319,7 @@ TEST_F(VendTest, KeyChangeMovesTheMeter) {
 TEST_F(VendTest, KeyChangeKeepsTheMetersDrn) {
   ASSERT_TRUE(vend(credit(user_, config_, kDrn)).ok());
   const Units before = balance(user_);
-  VendRequest kct = credit(user_, config_, kDrn);
-  kct.token.token_class = 2;
-  kct.token.subclass = 3;
-  sts::KeyChange kc;
-  const std::uint8_t new_key[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
-  kc.new_vending_key = SecretBytes(std::span<const std::uint8_t>(new_key, 8));
-  kc.new_supply_group_code = 654321;
-  kc.new_tariff_index = 2;
-  kc.new_key_revision_no = 2;
-  kc.new_key_type = sts::KeyType::kDutk;
-  kc.new_key_expiry_no = 255;
-  kc.new_drn = "47500150249";
-  kct.token.key_change = std::move(kc);
-  auto refused = vend(std::move(kct));
+  auto refused = vend(key_change(/*ro=*/false, "47500150249"));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(refused.status().field(), "new_drn");
