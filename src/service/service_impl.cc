@@ -2,10 +2,14 @@
 // Vending and decoding are in vend.cc. Contract: service.h; storage design: docs/storage.md.
 #include "service/service_impl.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <system_error>
 
@@ -63,6 +67,28 @@ Status check_password_rule(std::string_view v) {
   return Status::Ok();
 }
 
+// The database, its WAL and its shared-memory index hold sealed secrets and every issued token:
+// owner only, whatever the umask. SQLite creates `-wal` and `-shm` with the mode of the database
+// file, so creating that file 0600 before SQLite opens it covers all three; files an older
+// version left wider are narrowed.
+Status make_database_files_private(const std::filesystem::path& db_path) {
+  const int fd = ::open(db_path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::Unavailable("cannot create the database file").with_detail(std::strerror(errno));
+  }
+  const bool narrowed = ::fchmod(fd, 0600) == 0;
+  ::close(fd);
+  if (!narrowed) return Status::Unavailable("cannot restrict the database file to its owner");
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string companion = db_path.string() + suffix;
+    if (::chmod(companion.c_str(), 0600) != 0 && errno != ENOENT) {
+      return Status::Unavailable("cannot restrict the database's companion files to their owner")
+          .with_detail(std::strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- open
@@ -88,9 +114,8 @@ Result<std::unique_ptr<Service>> Service::open(const Options& options) {
   store::SqliteOptions db_options;
   db_options.path = options.data_dir / "stsvend.db";
   db_options.max_batch = options.max_batch;
+  STSVEND_RETURN_IF_ERROR(make_database_files_private(db_options.path));
   STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db, store::open_sqlite_database(db_options));
-  // The database and its WAL hold sealed secrets and every issued token: owner only.
-  ::chmod(db_options.path.c_str(), 0600);
   return std::unique_ptr<Service>(
       new ServiceImpl(options, std::move(vault), std::move(server_key), std::move(db)));
 }

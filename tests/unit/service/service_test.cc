@@ -44,6 +44,58 @@ TEST(ServiceOpen, FirstStartCreatesDirectoryDatabaseVaultAndServerKey) {
   EXPECT_EQ((*again)->server_public_key_spki_base64(), spki);
 }
 
+mode_t mode_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+// Restores the process umask when a test ends.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : previous_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(previous_); }
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+
+ private:
+  mode_t previous_;
+};
+
+TEST(ServiceOpen, DatabaseWalAndSharedMemoryAreOwnerOnlyWhateverTheUmask) {
+  const ScopedUmask permissive(0022);
+  stsvend::testing::TempDir dir;
+  Options o;
+  o.data_dir = dir.path() / "data";
+  auto svc = Service::open(o);
+  ASSERT_TRUE(svc.ok()) << svc.status().message();
+  // The WAL and its index exist while the database is open.
+  ASSERT_TRUE(std::filesystem::exists(o.data_dir / "stsvend.db-wal"));
+  ASSERT_TRUE(std::filesystem::exists(o.data_dir / "stsvend.db-shm"));
+  EXPECT_EQ(mode_of(o.data_dir / "stsvend.db"), 0600u);
+  EXPECT_EQ(mode_of(o.data_dir / "stsvend.db-wal"), 0600u);
+  EXPECT_EQ(mode_of(o.data_dir / "stsvend.db-shm"), 0600u);
+}
+
+TEST(ServiceOpen, NarrowsDatabaseFilesAnOlderVersionLeftReadable) {
+  stsvend::testing::TempDir dir;
+  Options o;
+  o.data_dir = dir.path() / "data";
+  {
+    auto svc = Service::open(o);
+    ASSERT_TRUE(svc.ok()) << svc.status().message();
+    // As versions before this check left them while running.
+    for (const char* name : {"stsvend.db", "stsvend.db-wal", "stsvend.db-shm"}) {
+      ASSERT_EQ(::chmod((o.data_dir / name).c_str(), 0644), 0) << name;
+    }
+  }
+  auto svc = Service::open(o);
+  ASSERT_TRUE(svc.ok()) << svc.status().message();
+  for (const char* name : {"stsvend.db", "stsvend.db-wal", "stsvend.db-shm"}) {
+    EXPECT_EQ(mode_of(o.data_dir / name), 0600u) << name;
+  }
+}
+
 TEST(ServiceOpen, RequiresDataDir) {
   auto svc = Service::open(Options{});
   EXPECT_EQ(svc.status().field(), "data_dir");
