@@ -24,12 +24,7 @@ class FileVault final : public Vault {
   explicit FileVault(SecretBytes key) : key_(std::move(key)), key_id_(derive_key_id(key_.span())) {}
 
   Result<std::vector<std::uint8_t>> seal(std::span<const std::uint8_t> plaintext, std::string_view aad) override {
-    std::uint8_t nonce[kNonceBytes];
-    try {
-      Botan::system_rng().randomize(nonce, sizeof nonce);
-    } catch (const std::exception& e) {
-      return Status::Unavailable("system random number generator failed").with_detail(e.what());
-    }
+    STSVEND_ASSIGN_OR_RETURN(const auto nonce, fresh_nonce());
     const auto gcm_aad = record_aad(key_id_, aad);
     STSVEND_ASSIGN_OR_RETURN(auto body, aes_gcm_encrypt(key_.span(), nonce, gcm_aad, plaintext));
     return assemble_record(key_id_, nonce, body);

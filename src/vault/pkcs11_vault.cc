@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include <botan/system_rng.h>
 #include <p11-kit/pkcs11.h>
 
 #include "vault/record_format.h"
@@ -171,12 +170,7 @@ class Pkcs11Vault final : public Vault {
   }
 
   Result<std::vector<std::uint8_t>> seal(std::span<const std::uint8_t> plaintext, std::string_view aad) override {
-    std::uint8_t nonce[kNonceBytes];
-    try {
-      Botan::system_rng().randomize(nonce, sizeof nonce);
-    } catch (const std::exception& e) {
-      return Status::Unavailable("system random number generator failed").with_detail(e.what());
-    }
+    STSVEND_ASSIGN_OR_RETURN(const auto nonce, fresh_nonce());
     const auto gcm_aad = record_aad(key_id_, aad);
     STSVEND_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> body, gcm(true, nonce, gcm_aad, plaintext));
     return assemble_record(key_id_, nonce, body);

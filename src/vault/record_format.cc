@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <exception>
 
 #include <botan/hash.h>
+#include <botan/system_rng.h>
 
 namespace stsvend::vault {
 
@@ -32,6 +34,16 @@ std::vector<std::uint8_t> record_aad(const KeyId& key_id, std::string_view aad) 
   out.insert(out.end(), key_id.begin(), key_id.end());
   out.insert(out.end(), aad.begin(), aad.end());
   return out;
+}
+
+Result<std::array<std::uint8_t, kNonceBytes>> fresh_nonce() {
+  std::array<std::uint8_t, kNonceBytes> nonce{};
+  try {
+    Botan::system_rng().randomize(nonce.data(), nonce.size());
+  } catch (const std::exception& e) {
+    return Status::Unavailable("system random number generator failed").with_detail(e.what());
+  }
+  return nonce;
 }
 
 std::vector<std::uint8_t> assemble_record(const KeyId& key_id, std::span<const std::uint8_t> nonce,

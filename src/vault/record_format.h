@@ -39,6 +39,10 @@ Result<RecordView> parse_record(std::span<const std::uint8_t> sealed, const KeyI
 // fixed-size, so the concatenation is unambiguous; binding it stops a record from being relabelled.
 std::vector<std::uint8_t> record_aad(const KeyId& key_id, std::string_view aad);
 
+// A fresh GCM nonce from the system's generator (getrandom); Unavailable when that fails. Random
+// 96-bit nonces: a key seals far fewer than 2^32 records, the bound for random GCM nonces.
+Result<std::array<std::uint8_t, kNonceBytes>> fresh_nonce();
+
 // Assembles version ‖ key_id ‖ nonce ‖ ciphertext_and_tag.
 std::vector<std::uint8_t> assemble_record(const KeyId& key_id, std::span<const std::uint8_t> nonce,
                                           std::span<const std::uint8_t> ciphertext_and_tag);

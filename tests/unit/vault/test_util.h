@@ -13,29 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace stsvend::vault::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base && *base ? base : "/tmp") + "/stsvend-vault-XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) != nullptr) path_ = buf.data();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// The scratch directory every test suite uses (tests/support).
+using ::stsvend::testing::TempDir;
 
 // Chunked reads: istreambuf_iterator trips g++ 12's -Wnull-dereference inside <streambuf>.
 inline std::string read_text(const std::filesystem::path& p) {
