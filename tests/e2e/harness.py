@@ -9,6 +9,7 @@ import argparse
 import ctypes
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -78,6 +79,9 @@ class Server:
         self.data_dir, self.log_dir, self.extra_args = data_dir, log_dir, list(extra_args)
         self.proc = None
         self.port = None
+        # RLIMIT_FSIZE of the next start (bytes, None = unlimited): a write past it fails with EFBIG, the
+        # way a full disk fails a write with ENOSPC.
+        self.file_size_limit = None
         self.scheme = "http"
         self.starts = 0
         self.first_stdout = []
@@ -93,7 +97,7 @@ class Server:
         self.proc = subprocess.Popen(
             [STSVEND, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port]
             + self.extra_args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent)
+            preexec_fn=self._child_setup)
         log.close()
         ready = threading.Event()
         lines = []
@@ -126,6 +130,11 @@ class Server:
                 if port != 0:
                     self.port = port
         return self
+
+    def _child_setup(self):
+        _die_with_parent()
+        if self.file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size_limit, self.file_size_limit))
 
     def stderr_tail(self, n=3000):
         path = os.path.join(self.log_dir, "server-%d.stderr" % self.starts)
