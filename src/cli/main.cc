@@ -1,10 +1,15 @@
 // stsvend: one executable, subcommands for vending, decoding, vectors, the server and admin tasks.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Every subcommand writes files (the database, key files, meter state). A write past the file size
+  // limit (ulimit -f) must fail with EFBIG, which the command reports like a full disk (the server
+  // fails that batch as a whole and charges nothing), instead of SIGXFSZ killing it mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"stsvend - STS prepaid token vending server (IEC 62055-41)", "stsvend"};
   app.require_subcommand(1);
   app.footer(

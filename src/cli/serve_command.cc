@@ -99,10 +99,6 @@ int run_serve(const ServeFlags& f) {
   }
   options->price_per_token = *price;
 
-  // A write past the file size limit (ulimit -f) fails with EFBIG instead of killing the server:
-  // SQLite then reports it like a full disk, the batch fails as a whole and nothing is charged.
-  ::signal(SIGXFSZ, SIG_IGN);
-
   // Block the stop signals before any thread starts so only sigwait below sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

@@ -7,10 +7,13 @@ SIGXFSZ. The test vends until writes fail, then restarts the server without the 
   * the refusals say that storage failed and nothing was committed;
   * every token a client received is stored, and nothing else is: a refused vend left no token behind;
   * credits debited == received tokens x price: a refused vend charged nothing;
-  * a refused request retried with its Idempotency-Key once there is room vends exactly once.
+  * a refused request retried with its Idempotency-Key once there is room vends exactly once;
+  * an admin command run on the full disk fails with a message (exit status > 0) and changes nothing.
 """
 
 import os
+import resource
+import subprocess
 import sys
 import uuid
 
@@ -64,6 +67,14 @@ class FullDiskTest(harness.ServerTestCase):
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.code, 500, r)
             self.assertIn("storage failed; nothing was committed", r.message, r)
+
+        # An admin command that cannot grow a file reports it (it is not killed by SIGXFSZ) and adds nothing:
+        # the credit check below would see the top-up.
+        topup = subprocess.run([harness.STSVEND, "admin", "credits", "add", "--data-dir", srv.data_dir, "--user",
+                                self.user, "--amount", "500", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0)), timeout=120)
+        self.assertEqual(topup.returncode, 1, "admin credits add that cannot write: stderr %r" % topup.stderr)
+        self.assertIn(b"stsvend: storage", topup.stderr)
 
         # Room again (the operator freed the disk): everything is read back from disk after a restart.
         srv.stop()
