@@ -99,6 +99,12 @@ int run_serve(const ServeFlags& f) {
   }
   options->price_per_token = *price;
 
+  // A server must outlive its log reader: when the pipe or socket behind stdout/stderr closes
+  // (`stsvend serve 2>&1 | logger`, a restarted log collector), the write fails with EPIPE and the
+  // line is lost instead of SIGPIPE killing the server. (Sockets to clients never raise it: Asio
+  // sends with MSG_NOSIGNAL.)
+  ::signal(SIGPIPE, SIG_IGN);
+
   // Block the stop signals before any thread starts so only sigwait below sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

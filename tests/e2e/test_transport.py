@@ -10,7 +10,8 @@
   * --path-prefix: requests under the prefix are routed and verified as the client signed them (without it);
   * settings from a --config file and from STSVEND_<FLAG> variables: the command line wins over the environment,
     the environment over the file; a bad file stops the server with exit 2 naming the file, line and setting;
-    admin commands read the data directory from the same file.
+    admin commands read the data directory from the same file;
+  * the server outlives the reader of its log (a closed stderr pipe loses lines, it does not kill the server).
 """
 
 import os
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -243,6 +245,38 @@ class SettingsFromFileAndEnvironment(harness.ServerTestCase):
                            timeout=60 * harness.SLOW)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("--threads: (from STSVEND_THREADS) must be a whole number", r.stderr)
+
+
+class ClosedLogPipe(unittest.TestCase):
+    """The reader of the server's log goes away (`stsvend serve 2>&1 | logger`, a restarted collector): the server
+    loses the lines it cannot write and goes on serving, instead of dying of SIGPIPE at its next log line."""
+
+    def test_server_outlives_its_log_reader(self):
+        tmp = tempfile.mkdtemp(prefix="stsvend-e2e-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        port = harness.free_port()
+        proc = subprocess.Popen([harness.STSVEND, "serve", "--data-dir", os.path.join(tmp, "data"), "--listen",
+                                 "127.0.0.1:%d" % port, "--log-level", "debug"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.addCleanup(proc.wait, 30)
+        self.addCleanup(proc.kill)
+        # Wait for the listening line, then close both pipes: every later write of the server hits EPIPE.
+        deadline = time.time() + 60 * harness.SLOW
+        for raw in iter(proc.stdout.readline, b""):
+            if b"stsvend listening on" in raw or time.time() > deadline:
+                break
+        proc.stdout.close()
+        proc.stderr.close()
+        for _ in range(3):  # each request writes a debug line to the closed stderr
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=30 * harness.SLOW) as s:
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                    status = read_responses(s, 1)[0][0]
+            except (OSError, IndexError):
+                status = None
+                time.sleep(0.5)  # let a dying server finish dying
+            self.assertIsNone(proc.poll(), "the server died when its log reader went away")
+            self.assertEqual(status, 200)
 
 
 if __name__ == "__main__":
