@@ -16,6 +16,7 @@
 #include "api/service_options.h"
 #include "cli/commands.h"
 #include "cli/settings.h"
+#include "service/data_dir_lock.h"
 #include "service/service.h"
 #include "vault/process_hardening.h"
 
@@ -111,6 +112,16 @@ int run_serve(const ServeFlags& f) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // Before anything else touches the directory: a second server must not even bootstrap it.
+  auto dir_lock = service::DataDirLock::acquire(options->data_dir);
+  if (!dir_lock.ok()) {
+    const Status& st = dir_lock.status();
+    std::fprintf(stderr, "stsvend: cannot start on the data directory %s: %.*s%s%.*s\n", options->data_dir.c_str(),
+                 static_cast<int>(st.rule().size()), st.rule().data(), st.detail().empty() ? "" : ": ",
+                 static_cast<int>(st.detail().size()), st.detail().data());
+    return 1;
+  }
 
   auto service = service::Service::open(*options);
   if (!service.ok()) {

@@ -11,6 +11,7 @@
   * settings from a --config file and from STSVEND_<FLAG> variables: the command line wins over the environment,
     the environment over the file; a bad file stops the server with exit 2 naming the file, line and setting;
     admin commands read the data directory from the same file;
+  * a second `serve` on a data directory in use is refused, naming the first server's pid;
   * the server outlives the reader of its log (a closed stderr pipe loses lines, it does not kill the server).
 """
 
@@ -158,6 +159,21 @@ class PlainTransport(harness.ServerTestCase):
         with self.connect() as s:
             s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertEqual(read_responses(s, 1)[0][0], 200)
+
+
+class OneServerPerDataDirectory(harness.ServerTestCase):
+
+    def test_a_second_server_on_the_same_data_directory_is_refused_naming_the_first(self):
+        r = subprocess.run([harness.STSVEND, "serve", "--data-dir", self.server.data_dir, "--listen", "127.0.0.1:0"],
+                           capture_output=True, text=True, timeout=60 * harness.SLOW)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("stsvend: cannot start on the data directory %s: is in use by another stsvend serve (pid %d)"
+                      % (self.server.data_dir, self.server.proc.pid), r.stderr)
+        self.assertNotIn("listening", r.stdout)
+        # Admin commands are meant to run beside the server and take no lock.
+        a = subprocess.run([harness.STSVEND, "admin", "user", "list", "--data-dir", self.server.data_dir, "--json"],
+                           capture_output=True, text=True, timeout=60 * harness.SLOW)
+        self.assertEqual(a.returncode, 0, a.stderr)
 
 
 class PrefixedTransport(harness.ServerTestCase):
