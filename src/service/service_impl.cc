@@ -89,6 +89,26 @@ Status make_database_files_private(const std::filesystem::path& db_path) {
   return Status::Ok();
 }
 
+// The file vault creates its master key when the key file is absent. That is right for a new data
+// directory and wrong for one that already holds data sealed under a key that has gone missing (a
+// restore that forgot vault.key, a mount not ready): a new key cannot open that data, and creating
+// one would leave a second key to untangle. Refuse, and say what to do.
+Status check_vault_key_not_lost(const std::filesystem::path& data_dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(data_dir / "vault.key", ec) || ec) return Status::Ok();
+  std::string sealed;
+  for (const char* name : {"server_key.sealed", "stsvend.db"}) {
+    const std::filesystem::path path = data_dir / name;
+    if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0 && !ec) {
+      sealed += sealed.empty() ? name : std::string(", ") + name;
+    }
+  }
+  if (sealed.empty()) return Status::Ok();
+  return Status::FailedPrecondition(
+      "vault.key", "is missing, but this data directory already holds data sealed under it (" + sealed +
+                       "): restore vault.key from where it was backed up; a new key could not open that data");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- open
@@ -107,6 +127,7 @@ Result<std::unique_ptr<Service>> Service::open(const Options& options) {
   if (options.pkcs11) {
     STSVEND_ASSIGN_OR_RETURN(vault, vault::open_pkcs11_vault(*options.pkcs11));
   } else {
+    STSVEND_RETURN_IF_ERROR(check_vault_key_not_lost(options.data_dir));
     STSVEND_ASSIGN_OR_RETURN(vault, vault::open_file_vault(options.data_dir));
   }
   STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<vault::ServerKey> server_key,
@@ -130,6 +151,7 @@ Status Service::import_server_key(const std::filesystem::path& data_dir, std::sp
   if (pkcs11) {
     STSVEND_ASSIGN_OR_RETURN(vault, vault::open_pkcs11_vault(*pkcs11));
   } else {
+    STSVEND_RETURN_IF_ERROR(check_vault_key_not_lost(data_dir));
     STSVEND_ASSIGN_OR_RETURN(vault, vault::open_file_vault(data_dir));
   }
   return vault::ServerKey::import_pkcs8(*vault, data_dir, pkcs8_bytes);

@@ -96,6 +96,23 @@ TEST(ServiceOpen, NarrowsDatabaseFilesAnOlderVersionLeftReadable) {
   }
 }
 
+TEST(ServiceOpen, RefusesToReplaceALostVaultKeyOfADirectoryWithSealedData) {
+  stsvend::testing::TempDir dir;
+  Options o;
+  o.data_dir = dir.path() / "data";
+  ASSERT_TRUE(Service::open(o).ok());
+  const auto key_file = o.data_dir / "vault.key";
+  ASSERT_TRUE(std::filesystem::remove(key_file));
+  auto svc = Service::open(o);
+  ASSERT_FALSE(svc.ok());
+  EXPECT_EQ(svc.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(svc.status().field(), "vault.key");
+  EXPECT_NE(svc.status().rule().find("server_key.sealed, stsvend.db"), std::string_view::npos) << svc.status().message();
+  EXPECT_FALSE(std::filesystem::exists(key_file)) << "no new master key was made";
+  EXPECT_EQ(Service::import_server_key(o.data_dir, {}, std::nullopt).field(), "vault.key");
+  EXPECT_FALSE(std::filesystem::exists(key_file));
+}
+
 TEST(ServiceOpen, RequiresDataDir) {
   auto svc = Service::open(Options{});
   EXPECT_EQ(svc.status().field(), "data_dir");
