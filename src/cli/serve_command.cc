@@ -125,9 +125,14 @@ int run_serve(const ServeFlags& f) {
 
   auto service = service::Service::open(*options);
   if (!service.ok()) {
-    std::fprintf(stderr, "stsvend: cannot open the data directory %s: %s\n", options->data_dir.c_str(),
-                 service.status().message().c_str());
-    return service.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+    // The detail (what SQLite or the system said) helps here and never holds key material.
+    const Status& st = service.status();
+    const bool corrupt = st.code() == Status::Code::kCorruption;
+    std::fprintf(stderr, "stsvend: cannot open the data directory %s: %s%s%.*s%s\n", options->data_dir.c_str(),
+                 st.message().c_str(), st.detail().empty() ? "" : " - ", static_cast<int>(st.detail().size()),
+                 st.detail().data(),
+                 corrupt ? "; restore the data directory from a backup (docs/operations.md, \"Backups\")" : "");
+    return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
   if (auto boot = (*service)->bootstrap_if_new()) {
     // Shown once, on the first start of a data directory; nothing here is ever logged again.

@@ -12,6 +12,7 @@
     the environment over the file; a bad file stops the server with exit 2 naming the file, line and setting;
     admin commands read the data directory from the same file;
   * a second `serve` on a data directory in use is refused, naming the first server's pid;
+  * a data directory whose database is not a database stops the start with exit 1, the cause and the remedy;
   * the server outlives the reader of its log (a closed stderr pipe loses lines, it does not kill the server).
 """
 
@@ -293,6 +294,31 @@ class ClosedLogPipe(unittest.TestCase):
                 time.sleep(0.5)  # let a dying server finish dying
             self.assertIsNone(proc.poll(), "the server died when its log reader went away")
             self.assertEqual(status, 200)
+
+
+class UnreadableDataDirectory(unittest.TestCase):
+    """A data directory whose database is not a database: the server refuses to start, says so and where to go."""
+
+    def test_corrupt_database_names_the_problem_and_the_remedy(self):
+        tmp = tempfile.mkdtemp(prefix="stsvend-e2e-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        data = os.path.join(tmp, "data")
+        # A complete data directory (vault key, server key, database), then its database overwritten.
+        init = subprocess.run([harness.STSVEND, "admin", "user", "list", "--data-dir", data, "--json"],
+                              capture_output=True, text=True, timeout=120 * harness.SLOW)
+        self.assertEqual(init.returncode, 0, init.stderr)
+        for name in ("stsvend.db-wal", "stsvend.db-shm"):
+            if os.path.exists(os.path.join(data, name)):
+                os.remove(os.path.join(data, name))
+        with open(os.path.join(data, "stsvend.db"), "wb") as f:
+            f.write(b"this is not an SQLite database" * 200)
+        r = subprocess.run([harness.STSVEND, "serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+                           capture_output=True, text=True, timeout=60 * harness.SLOW)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("stsvend: cannot open the data directory %s: database corrupt" % data, r.stderr)
+        self.assertIn("file is not a database", r.stderr)
+        self.assertIn("restore the data directory from a backup", r.stderr)
+        self.assertNotIn("listening", r.stdout)
 
 
 if __name__ == "__main__":
