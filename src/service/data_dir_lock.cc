@@ -8,7 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <system_error>
+
+#include "vault/atomic_file.h"
 
 namespace stsvend::service {
 
@@ -30,13 +31,8 @@ std::string holder_pid(int fd) {
 }  // namespace
 
 Result<DataDirLock> DataDirLock::acquire(const std::filesystem::path& data_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Status::Unavailable("cannot create the data directory").with_detail(ec.message());
-  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace,
-                               ec);
-  if (ec) return Status::Unavailable("cannot restrict the data directory to its owner").with_detail(ec.message());
-
+  // An existing directory is narrowed to 0700 by Service::open, right after.
+  STSVEND_RETURN_IF_ERROR(vault::ensure_private_dir(data_dir));
   const std::filesystem::path path = data_dir / "serve.lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Status::Unavailable("cannot open the data directory's lock file").with_detail(std::strerror(errno));

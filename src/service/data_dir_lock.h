@@ -16,7 +16,8 @@ class DataDirLock {
   // `<data_dir>/serve.lock` (mode 0600), which records the holder's pid. The kernel releases the
   // lock when the process ends, however it ends (kill -9 included), so it never goes stale.
   // Errors: FailedPrecondition("data_dir", "is in use by another stsvend serve (pid N)") when
-  // another process holds it; Unavailable when the directory or file cannot be made.
+  // another process holds it; FailedPrecondition("data_dir", ...) when the directory cannot be
+  // made, Unavailable when the lock file cannot be opened or locked.
   static Result<DataDirLock> acquire(const std::filesystem::path& data_dir);
 
   DataDirLock(DataDirLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }

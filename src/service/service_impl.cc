@@ -109,6 +109,15 @@ Status check_vault_key_not_lost(const std::filesystem::path& data_dir) {
                        "): restore vault.key from where it was backed up; a new key could not open that data");
 }
 
+// The vault of a data directory: the PKCS#11 token when configured, else the file vault, whose
+// master key is made only for a directory that holds nothing sealed yet.
+Result<std::unique_ptr<vault::Vault>> open_vault(const std::filesystem::path& data_dir,
+                                                 const std::optional<vault::Pkcs11Options>& pkcs11) {
+  if (pkcs11) return vault::open_pkcs11_vault(*pkcs11);
+  STSVEND_RETURN_IF_ERROR(check_vault_key_not_lost(data_dir));
+  return vault::open_file_vault(data_dir);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- open
@@ -123,13 +132,7 @@ Result<std::unique_ptr<Service>> Service::open(const Options& options) {
                                ec);
   if (ec) return Status::Unavailable("cannot restrict the data directory to its owner").with_detail(ec.message());
 
-  std::unique_ptr<vault::Vault> vault;
-  if (options.pkcs11) {
-    STSVEND_ASSIGN_OR_RETURN(vault, vault::open_pkcs11_vault(*options.pkcs11));
-  } else {
-    STSVEND_RETURN_IF_ERROR(check_vault_key_not_lost(options.data_dir));
-    STSVEND_ASSIGN_OR_RETURN(vault, vault::open_file_vault(options.data_dir));
-  }
+  STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<vault::Vault> vault, open_vault(options.data_dir, options.pkcs11));
   STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<vault::ServerKey> server_key,
                            vault::ServerKey::load_or_create(*vault, options.data_dir));
   store::SqliteOptions db_options;
@@ -147,13 +150,7 @@ Status Service::import_server_key(const std::filesystem::path& data_dir, std::sp
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Status::Unavailable("cannot create the data directory").with_detail(ec.message());
   std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
-  std::unique_ptr<vault::Vault> vault;
-  if (pkcs11) {
-    STSVEND_ASSIGN_OR_RETURN(vault, vault::open_pkcs11_vault(*pkcs11));
-  } else {
-    STSVEND_RETURN_IF_ERROR(check_vault_key_not_lost(data_dir));
-    STSVEND_ASSIGN_OR_RETURN(vault, vault::open_file_vault(data_dir));
-  }
+  STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<vault::Vault> vault, open_vault(data_dir, pkcs11));
   return vault::ServerKey::import_pkcs8(*vault, data_dir, pkcs8_bytes);
 }
 
