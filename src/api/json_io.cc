@@ -22,15 +22,52 @@ void write_double(double d, std::string& out) {
   if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
 }
 
-// A JSON string exactly as Boost.JSON's serializer escapes it (", \\, \b \f \n \r \t, other
-// control characters as \u00xx; everything else, UTF-8 included, as is), without its allocations.
+// Length of the well-formed UTF-8 sequence (RFC 3629 table 3.7: no overlong forms, no surrogates,
+// nothing above U+10FFFF) that starts at s[i], or 0 when there is none.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t n = 0;
+  unsigned char second_min = 0x80;
+  unsigned char second_max = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) second_min = 0xA0;  // overlong
+    if (lead == 0xED) second_max = 0x9F;  // UTF-16 surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) second_min = 0x90;  // overlong
+    if (lead == 0xF4) second_max = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() - i < n || byte(i + 1) < second_min || byte(i + 1) > second_max) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// A JSON string as Boost.JSON's serializer escapes it (", \\, \b \f \n \r \t, other control
+// characters as \u00xx, UTF-8 as is), without its allocations, and always valid JSON: a byte that
+// is not part of well-formed UTF-8 (a percent-decoded query value or a request path the answer
+// repeats can hold any byte) becomes U+FFFD, where Boost.JSON would copy it and strict parsers on
+// the client side would refuse the whole answer.
 void write_string(std::string_view s, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   std::size_t plain = 0;  // start of the run not yet copied
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+    if (c >= 0x80) {
+      if (const std::size_t n = utf8_sequence_length(s, i); n != 0) {
+        i += n - 1;
+        continue;
+      }
+    }
     out.append(s.data() + plain, i - plain);
     plain = i + 1;
     switch (c) {
@@ -42,6 +79,10 @@ void write_string(std::string_view s, std::string& out) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default: {
+        if (c >= 0x80) {
+          out += "\\ufffd";
+          break;
+        }
         const char u[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
         out.append(u, sizeof(u));
         break;

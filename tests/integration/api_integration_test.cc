@@ -194,6 +194,16 @@ TEST_F(ApiIntegration, PublicRoutes) {
   EXPECT_NE(metrics.body.find("stsvend_http_requests_total{route=\"/health\",code=\"200\"}"), std::string::npos);
 }
 
+// A request line may carry bytes that are not UTF-8; the answers that repeat it stay valid JSON (the client's
+// parser, like Jackson or json.loads, refuses invalid UTF-8), with U+FFFD in their place.
+TEST_F(ApiIntegration, AnswersAreValidJsonWhateverBytesThePathHolds) {
+  for (const char* target : {"/v1/nothing\xff\xc3", "/v1/users\xff"}) {
+    auto r = client_->call("GET", target, "", std::nullopt);
+    ASSERT_TRUE(r.json.is_object()) << r.status << " " << r.body;
+    EXPECT_NE(r.json.at("path").as_string().find("\xef\xbf\xbd"), boost::json::string::npos) << r.body;
+  }
+}
+
 TEST_F(ApiIntegration, GenerateInBothDialectsAndDecode) {
   const std::string drn = "47500150231";
   const auto before = balance(*a_);

@@ -35,7 +35,7 @@ TEST(JsonIo, DecimalsAlwaysHaveADecimalPoint) {
 // write_json escapes strings (values and keys) and prints integers, booleans and null byte for byte
 // as Boost.JSON's serializer does: every single byte, then a mixed string.
 TEST(JsonIo, StringsAndScalarsAsBoostJsonWritesThem) {
-  for (int c = 0; c < 256; ++c) {
+  for (int c = 0; c < 0x80; ++c) {
     const std::string s(1, static_cast<char>(c));
     EXPECT_EQ(write_json(boost::json::value(s)), boost::json::serialize(boost::json::value(s))) << "byte " << c;
     boost::json::object o;
@@ -48,6 +48,37 @@ TEST(JsonIo, StringsAndScalarsAsBoostJsonWritesThem) {
   const boost::json::array scalars = {true, false, nullptr, std::int64_t{-9223372036854775807LL - 1},
                                       std::uint64_t{18446744073709551615ULL}, 0, -1};
   EXPECT_EQ(write_json(scalars), boost::json::serialize(scalars));
+}
+
+// Text a request carried (a percent-decoded query value, a path) can hold any byte; the answer must
+// still be JSON a strict parser accepts, so what is not well-formed UTF-8 becomes U+FFFD.
+TEST(JsonIo, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  const std::string valid = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbf \xf4\x8f\xbf\xbf";
+  EXPECT_EQ(write_json(boost::json::value(valid)), "\"" + valid + "\"");
+  const std::pair<std::string, std::string> cases[] = {
+      {"\xff", "\\ufffd"},
+      {"a\x80" "b", "a\\ufffdb"},
+      {"\xc3", "\\ufffd"},                        // truncated two-byte sequence
+      {"\xc0\xaf", "\\ufffd\\ufffd"},             // overlong '/'
+      {"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"},   // overlong '/'
+      {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"},   // a UTF-16 surrogate
+      {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"},  // above U+10FFFF
+      {"\xe2\x82", "\\ufffd\\ufffd"},             // truncated three-byte sequence
+      {"x\xe2\x82\"", "x\\ufffd\\ufffd\\\""},
+  };
+  for (const auto& [in, escaped] : cases) {
+    const std::string out = write_json(boost::json::value(in));
+    EXPECT_EQ(out, "\"" + escaped + "\"") << in;
+    boost::system::error_code ec;
+    const boost::json::value back = boost::json::parse(out, ec);
+    EXPECT_FALSE(ec) << out;  // Boost.JSON refuses invalid UTF-8: this is the check a client makes
+  }
+  for (int c = 0x80; c < 0x100; ++c) {
+    EXPECT_EQ(write_json(boost::json::value(std::string(1, static_cast<char>(c)))), "\"\\ufffd\"") << "byte " << c;
+  }
+  boost::json::object o;
+  o["\xfe"] = "ok";
+  EXPECT_EQ(write_json(o), "{\"\\ufffd\":\"ok\"}");
 }
 
 TEST(RequestId, IsARandomVersion4Uuid) {
