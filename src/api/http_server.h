@@ -67,7 +67,9 @@ class Exchange {
   virtual const boost::asio::any_io_executor& executor() const noexcept = 0;
   // Counts a post to the strand from a thread the server does not own (the storage writer) while it
   // is under way: HttpServer::stop waits for none before it destroys the io_context, since such a
-  // thread is still inside Asio for a moment after the strand may have answered.
+  // thread is still inside Asio for a moment after the strand may have answered. The counter must
+  // outlive the exchange (it is the server's): the post that answers may free the exchange before
+  // its guard lets go of the counter.
   virtual std::atomic<std::size_t>& posts_under_way() noexcept = 0;
 
  protected:
