@@ -109,10 +109,16 @@ Status check_vault_key_not_lost(const std::filesystem::path& data_dir) {
                        "): restore vault.key from where it was backed up; a new key could not open that data");
 }
 
-// The vault of a data directory: the PKCS#11 token when configured, else the file vault, whose
+// The vault of a data directory, which it creates (or narrows) owner only first: the directory holds
+// the vault key and the database. The PKCS#11 token when configured, else the file vault, whose
 // master key is made only for a directory that holds nothing sealed yet.
 Result<std::unique_ptr<vault::Vault>> open_vault(const std::filesystem::path& data_dir,
                                                  const std::optional<vault::Pkcs11Options>& pkcs11) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Status::Unavailable("cannot create the data directory").with_detail(ec.message());
+  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+  if (ec) return Status::Unavailable("cannot restrict the data directory to its owner").with_detail(ec.message());
   if (pkcs11) return vault::open_pkcs11_vault(*pkcs11);
   STSVEND_RETURN_IF_ERROR(check_vault_key_not_lost(data_dir));
   return vault::open_file_vault(data_dir);
@@ -124,14 +130,6 @@ Result<std::unique_ptr<vault::Vault>> open_vault(const std::filesystem::path& da
 
 Result<std::unique_ptr<Service>> Service::open(const Options& options) {
   if (options.data_dir.empty()) return Status::InvalidArgument("data_dir", "is required");
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) return Status::Unavailable("cannot create the data directory").with_detail(ec.message());
-  // The directory holds the vault key and the database: owner only.
-  std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace,
-                               ec);
-  if (ec) return Status::Unavailable("cannot restrict the data directory to its owner").with_detail(ec.message());
-
   STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<vault::Vault> vault, open_vault(options.data_dir, options.pkcs11));
   STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<vault::ServerKey> server_key,
                            vault::ServerKey::load_or_create(*vault, options.data_dir));
@@ -146,10 +144,6 @@ Result<std::unique_ptr<Service>> Service::open(const Options& options) {
 
 Status Service::import_server_key(const std::filesystem::path& data_dir, std::span<const std::uint8_t> pkcs8_bytes,
                                   const std::optional<vault::Pkcs11Options>& pkcs11) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Status::Unavailable("cannot create the data directory").with_detail(ec.message());
-  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
   STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<vault::Vault> vault, open_vault(data_dir, pkcs11));
   return vault::ServerKey::import_pkcs8(*vault, data_dir, pkcs8_bytes);
 }

@@ -12,13 +12,11 @@
 //   * free of the other tenant's refs and token numbers, unless the request itself carried them;
 //   * for a refused request (envelope code other than 200): the caller's balance unchanged.
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -40,7 +38,7 @@
 #include "api/http_server.h"
 #include "api/log.h"
 #include "api/nectar_api.h"
-#include "api/nectar_signature.h"
+#include "nectar_test_client.h"
 #include "service/service.h"
 
 namespace stsvend {
@@ -139,15 +137,6 @@ std::string config_text(std::string_view name, std::string_view vending_key) {
          "\nsupply_group_code: 123456\nkey_type: 2\nbase_date: 2014\nissuer_identification_no: 600727\n";
 }
 
-std::string java_date_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S UTC %Y", &tm);
-  return buf;
-}
-
 // The world every input runs in: built once, kept for the whole run (state accumulates, as on a
 // server that has been up for a while).
 class World {
@@ -164,45 +153,11 @@ class World {
   // name, say), so a later answer that shows them leaks nothing.
   std::set<std::string>& carried_by(const Tenant& t) { return &t == &a_ ? carried_by_a_ : carried_by_b_; }
 
-  struct Sent {
-    std::string method;
-    std::string target;
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-  };
-
-  api::HttpResponse call(const Sent& s) {
-    api::HttpRequest req;
-    req.method_string(s.method);
-    req.target(s.target);
-    req.version(11);
-    req.set(http::field::host, "127.0.0.1");
-    for (const auto& [name, value] : s.headers) req.set(name, value);
-    req.body() = s.body;
-    req.prepare_payload();
+  api::HttpResponse call(api::HttpRequest& req) {
     auto exchange = std::make_shared<CapturingExchange>(io_.get_executor(), posts_);
     api_->handle(req, "127.0.0.1", api::Responder(exchange));
     return exchange->wait();
   }
-
-  std::vector<std::pair<std::string, std::string>> signed_headers(const Tenant& t, std::string_view method,
-                                                                  std::string_view target, std::string_view body,
-                                                                  std::string_view content_type, bool java_hex) {
-    const std::string path(target.substr(0, target.find('?')));
-    const std::string md5 = api::content_md5_hex(body);
-    const std::string date = java_date_now();
-    const std::string nonce = next_nonce();
-    const std::string sts = api::string_to_sign(method, path, md5, content_type, date, nonce);
-    const auto* secret = reinterpret_cast<const std::uint8_t*>(t.secret.data());
-    const std::string signature = api::signature_for({secret, t.secret.size()}, sts, java_hex);
-    return {{"Authorization", "nectar " + t.key + ":" + signature},
-            {"Content-Type", std::string(content_type)},
-            {"Content-MD5", md5},
-            {"Date", date},
-            {"nonce", nonce}};
-  }
-
-  std::string next_nonce() { return "fuzz" + std::to_string(::getpid()) + "x" + std::to_string(nonce_counter_++); }
 
   service::Units balance(const Tenant& t) {
     auto c = service_->credits(t.user_ref, false);
@@ -288,8 +243,8 @@ class World {
     // One vend through the API, so the tenant owns a token ref, a set and a meter.
     const std::string body = "{\"class\":\"0\",\"subclass\":\"0\",\"drn\":\"" + drn + "\",\"config_ref\":\"" +
                              t.config_ref + "\",\"amount\":\"10\"}";
-    Sent s{"POST", "/v1/tokens", body, signed_headers(t, "POST", "/v1/tokens", body, "application/json", false)};
-    const api::HttpResponse r = call(s);
+    api::HttpRequest req = testing::NectarClient::build("POST", "/v1/tokens", body, testing::Creds{t.key, t.secret});
+    const api::HttpResponse r = call(req);
     const json::value v = json::parse(r.body());
     const json::object& token = v.at("data").at("data").as_object();
     t.refs.push_back(json::value_to<std::string>(token.at("ref")));
@@ -302,7 +257,6 @@ class World {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::thread io_thread_;
-  std::atomic<std::uint64_t> nonce_counter_{0};
   std::atomic<std::size_t> posts_{0};
   Tenant a_;
   Tenant b_;
@@ -348,8 +302,8 @@ constexpr const char* kFields[] = {
 
 class RequestBuilder {
  public:
-  RequestBuilder(FuzzedDataProvider& in, World& world, bool as_second)
-      : in_(in), world_(world), self_(world.tenant(as_second)), other_(world.tenant(!as_second)) {}
+  RequestBuilder(FuzzedDataProvider& in, const World& world, bool as_second)
+      : in_(in), self_(world.tenant(as_second)), other_(world.tenant(!as_second)) {}
 
   // A value for a field: mostly plausible, sometimes hostile.
   json::value value(int depth = 0) {
@@ -413,44 +367,48 @@ class RequestBuilder {
     return q;
   }
 
-  World::Sent build() {
-    World::Sent s;
+  api::HttpRequest build() {
+    std::string method;
+    std::string target;
     const bool raw_route = in_.ConsumeIntegralInRange<int>(0, 15) == 0;
     if (raw_route) {
-      s.method = in_.PickValueInArray({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"});
-      s.target = "/" + in_.ConsumeRandomLengthString(64);
+      method = in_.PickValueInArray({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"});
+      target = "/" + in_.ConsumeRandomLengthString(64);
     } else {
       const RouteTemplate& r = in_.PickValueInArray(kRoutes);
-      s.method = r.method;
-      s.target = r.path;
-      if (const auto at = s.target.find("{}"); at != std::string::npos) s.target.replace(at, 2, pick_ref());
+      method = r.method;
+      target = r.path;
+      if (const auto at = target.find("{}"); at != std::string::npos) target.replace(at, 2, pick_ref());
     }
-    s.target += query();
+    target += query();
     const bool raw_body = in_.ConsumeIntegralInRange<int>(0, 7) == 0;
-    s.body = raw_body ? in_.ConsumeRandomLengthString(512) : json::serialize(object());
-    if (s.method == "GET" && in_.ConsumeBool()) s.body.clear();
-    const std::string content_type =
-        in_.PickValueInArray({"application/json", "application/json", "application/json; charset=UTF-8",
-                              "text/plain", ""});
+    std::string body = raw_body ? in_.ConsumeRandomLengthString(512) : json::serialize(object());
+    if (method == "GET" && in_.ConsumeBool()) body.clear();
+    testing::CallOptions options;
+    options.content_type = in_.PickValueInArray(
+        {"application/json", "application/json", "application/json; charset=UTF-8", "text/plain", ""});
+    std::optional<testing::Creds> creds;
     switch (in_.ConsumeIntegralInRange<int>(0, 9)) {
       case 0:  // fuzzed authentication headers
-        s.headers = {{"Authorization", in_.ConsumeRandomLengthString(80)},
-                     {"Date", in_.ConsumeRandomLengthString(40)},
-                     {"nonce", in_.ConsumeRandomLengthString(40)},
-                     {"Content-MD5", in_.ConsumeRandomLengthString(40)},
-                     {"Content-Type", content_type}};
+        options.headers = {{"Authorization", in_.ConsumeRandomLengthString(80)},
+                           {"Date", in_.ConsumeRandomLengthString(40)},
+                           {"nonce", in_.ConsumeRandomLengthString(40)},
+                           {"Content-MD5", in_.ConsumeRandomLengthString(40)},
+                           {"Content-Type", options.content_type}};
         break;
       case 1:  // none
         break;
       default:
-        s.headers = world_.signed_headers(self_, s.method, s.target, s.body, content_type, in_.ConsumeBool());
+        creds = testing::Creds{self_.key, self_.secret};
+        options.java_form = in_.ConsumeBool();
         signed_ = true;
     }
     if (in_.ConsumeIntegralInRange<int>(0, 3) == 0) {
-      s.headers.emplace_back("Idempotency-Key", in_.ConsumeBool() ? std::string(in_.PickValueInArray({"k1", "k2"}))
-                                                                  : in_.ConsumeRandomLengthString(80));
+      options.headers.emplace_back("Idempotency-Key", in_.ConsumeBool()
+                                                          ? std::string(in_.PickValueInArray({"k1", "k2"}))
+                                                          : in_.ConsumeRandomLengthString(80));
     }
-    return s;
+    return testing::NectarClient::build(method, target, body, creds, options);
   }
 
   bool is_signed() const { return signed_; }
@@ -459,7 +417,6 @@ class RequestBuilder {
 
  private:
   FuzzedDataProvider& in_;
-  World& world_;
   const Tenant& self_;
   const Tenant& other_;
   bool signed_ = false;
@@ -484,15 +441,15 @@ void collect_strings(const json::value& v, std::vector<std::string>& out) {
 
 // An answer may repeat what the caller sent (a name, a rejected value): only text the request did not
 // carry counts as leaked.
-bool sent_it(const World::Sent& sent, std::string_view text) {
-  if (contains(sent.target, text) || contains(sent.body, text)) return true;
-  for (const auto& [name, value] : sent.headers) {
-    if (contains(value, text)) return true;
+bool sent_it(const api::HttpRequest& sent, std::string_view text) {
+  if (contains(sent.target(), text) || contains(sent.body(), text)) return true;
+  for (const auto& field : sent) {
+    if (contains(field.value(), text)) return true;
   }
   return false;
 }
 
-void check(const World::Sent& sent, const api::HttpResponse& response, const std::string& where,
+void check(const api::HttpRequest& sent, const api::HttpResponse& response, const std::string& where,
            const RequestBuilder& request, World& world, service::Units balance_before) {
   const std::string& body = response.body();
   const unsigned status = response.result_int();
@@ -518,7 +475,8 @@ void check(const World::Sent& sent, const api::HttpResponse& response, const std
       }
     }
   }
-  const bool api_route = sent.target.rfind("/v1/", 0) == 0 && sent.target.rfind("/v1/openapi.json", 0) != 0;
+  const std::string_view target = sent.target();
+  const bool api_route = target.starts_with("/v1/") && !target.starts_with("/v1/openapi.json");
   if (!api_route) return;
   if (parse_error || !parsed.is_object()) fail("a /v1 answer that is not a JSON object", where + "\n" + body);
   const json::value& v = parsed;
@@ -550,17 +508,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   World& world = World::get();
   FuzzedDataProvider in(data, size);
   RequestBuilder request(in, world, in.ConsumeBool());
-  const World::Sent sent = request.build();
+  api::HttpRequest sent = request.build();
   const service::Units before = world.balance(request.self());
   const api::HttpResponse response = world.call(sent);
-  const std::string where = sent.method + " " + sent.target + "\n" + sent.body;
+  const std::string where =
+      std::string(sent.method_string()) + " " + std::string(sent.target()) + "\n" + sent.body();
   check(sent, response, where, request, world, before);
   for (const std::string& ref : request.other().refs) {
     if (sent_it(sent, ref)) world.carried_by(request.self()).insert(ref);
   }
-  const bool may_deactivate = sent.method != "GET" && (sent.target.rfind("/v1/users", 0) == 0 ||
-                                                       sent.target.rfind("/v1/credentials", 0) == 0 ||
-                                                       sent.target.rfind("/v1/configurations", 0) == 0);
+  const std::string_view target = sent.target();
+  const bool may_deactivate = sent.method() != http::verb::get && (target.starts_with("/v1/users") ||
+                                                                  target.starts_with("/v1/credentials") ||
+                                                                  target.starts_with("/v1/configurations"));
   if (may_deactivate) world.restore(request.self());
   return 0;
 }

@@ -1,6 +1,6 @@
-// A small signing client for the integration tests: NECTAR-V1 §2 exactly (Content-MD5 uppercase,
-// string to sign, HMAC-SHA256 → hex → base64), with switches for every SDK variant and for each way
-// a request can be wrong.
+// A small signing client for the integration tests and the API fuzzer: NECTAR-V1 §2 exactly
+// (Content-MD5 uppercase, string to sign, HMAC-SHA256 → hex → base64), with switches for every SDK
+// variant and for each way a request can be wrong.
 #pragma once
 
 #include <cstdio>
