@@ -25,24 +25,26 @@ std::string format_units(Units units) {
 }
 
 Result<Units> parse_units(std::string_view text, std::string_view field) {
-  if (text.empty()) return Status::InvalidArgument(field, "must be a decimal number");
+  // A sign is refused like any other non-digit; say so, since "-5" reads as a decimal number to anyone.
+  static constexpr std::string_view kRule = "must be a non-negative decimal number such as 10 or 2.5";
+  if (text.empty()) return Status::InvalidArgument(field, kRule);
   std::size_t dot = text.find('.');
   std::string_view whole = text.substr(0, dot);
   std::string_view frac = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
   if (whole.empty() || (dot != std::string_view::npos && frac.empty())) {
-    return Status::InvalidArgument(field, "must be a decimal number");
+    return Status::InvalidArgument(field, kRule);
   }
   if (frac.size() > 4) return Status::InvalidArgument(field, "at most 4 decimal places");
   if (whole.size() > 14) return Status::InvalidArgument(field, "is too large");
   Units value = 0;
   for (char c : whole) {
-    if (c < '0' || c > '9') return Status::InvalidArgument(field, "must be a decimal number");
+    if (c < '0' || c > '9') return Status::InvalidArgument(field, kRule);
     value = value * 10 + (c - '0');
   }
   value *= kUnitScale;
   Units scale = kUnitScale / 10;
   for (char c : frac) {
-    if (c < '0' || c > '9') return Status::InvalidArgument(field, "must be a decimal number");
+    if (c < '0' || c > '9') return Status::InvalidArgument(field, kRule);
     value += (c - '0') * scale;
     scale /= 10;
   }

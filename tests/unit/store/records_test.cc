@@ -36,6 +36,13 @@ TEST(ParseUnits, RefusesOtherShapes) {
   }
 }
 
+TEST(ParseUnits, ANegativeAmountIsRefusedAsNegative) {
+  // "-5" is a decimal number to any reader: the message has to name the sign as the problem.
+  auto r = parse_units("-5", "--amount");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("non-negative"), std::string::npos) << r.status().message();
+}
+
 TEST(UnitsFromDouble, RoundsToTenThousandths) {
   EXPECT_EQ(*units_from_double(100.0, "value"), 100 * kUnitScale);
   EXPECT_EQ(*units_from_double(0.1, "value"), 1000);
