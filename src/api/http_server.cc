@@ -259,6 +259,7 @@ class ServerImpl final : public HttpServer {
         handler_(std::move(handler)),
         ioc_(static_cast<int>(io_thread_count())),
         acceptor_(asio::make_strand(ioc_)),
+        accept_retry_timer_(acceptor_.get_executor()),
         sweep_timer_(asio::make_strand(ioc_)),
         workers_(options.worker_threads == 0 ? 1 : options.worker_threads) {}
 
@@ -312,6 +313,7 @@ class ServerImpl final : public HttpServer {
     asio::post(acceptor_.get_executor(), [this, &closed] {
       beast::error_code ec;
       acceptor_.close(ec);
+      accept_retry_timer_.cancel();
       closed.set_value();
     });
     if (!threads_.empty()) closed.get_future().wait_for(std::chrono::seconds(5));
@@ -386,6 +388,8 @@ class ServerImpl final : public HttpServer {
  private:
   // Timeouts are enforced to within this much (they are tens of seconds).
   static constexpr auto kSweepInterval = std::chrono::milliseconds(500);
+  // The pause between failed accepts (see do_accept).
+  static constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
   unsigned io_thread_count() const {
     if (options_.io_threads > 0) return options_.io_threads;
@@ -393,15 +397,33 @@ class ServerImpl final : public HttpServer {
     return hw == 0 ? 1 : hw;
   }
 
+  // Runs on the acceptor's strand. A failed accept is tried again only after kAcceptRetryDelay: the
+  // failures that last (no file descriptor or memory left, say under a flood of connections) fail
+  // every call at once, and retrying at once made the loop spin on a core and log hundreds of
+  // thousands of lines a second, enough to fill the disk. Connections that arrive meanwhile wait in
+  // the listen backlog. The first failure of a run is logged, and the run's end with its count.
   void do_accept() {
     acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, Socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-        log_line(LogLevel::kWarn, "accept failed: " + ec.message());
-      } else if (!stopping_.load()) {
-        start_session(std::move(socket));
+        if (failed_accepts_++ == 0) {
+          log_line(LogLevel::kWarn, "accept failed: " + ec.message() + "; new connections wait in the backlog" +
+                                        " and accepting is retried every " +
+                                        std::to_string(kAcceptRetryDelay.count()) + " ms");
+        }
+        accept_retry_timer_.expires_after(kAcceptRetryDelay);
+        accept_retry_timer_.async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec && acceptor_.is_open()) do_accept();
+        });
+        return;
       }
-      if (acceptor_.is_open()) do_accept();
+      if (failed_accepts_ > 0) {
+        log_line(LogLevel::kInfo,
+                 "accepting connections again after " + std::to_string(failed_accepts_) + " failed attempt(s)");
+        failed_accepts_ = 0;
+      }
+      if (!stopping_.load()) start_session(std::move(socket));
+      do_accept();
     });
   }
 
@@ -438,6 +460,8 @@ class ServerImpl final : public HttpServer {
   SessionRegistry sessions_;  // before ioc_: sessions destroyed with ioc_'s handlers unregister from it
   asio::io_context ioc_;      // declared before everything that holds handlers into it
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_timer_;  // on the acceptor's strand
+  std::uint64_t failed_accepts_ = 0;       // in a row; the acceptor's strand only
   asio::steady_timer sweep_timer_;
   std::optional<ssl::context> tls_ctx_;
   asio::thread_pool workers_;

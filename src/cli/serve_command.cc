@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,21 @@
 namespace stsvend::cli {
 
 namespace {
+
+// Every client connection holds a file descriptor, and the soft limit a shell hands down (1,024 on
+// Debian) is far below what a vending server with many keep-alive clients needs. The hard limit is
+// what the administrator allows; a server may raise its own soft limit that far. Returns the limit
+// in force afterwards.
+rlim_t raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur;
+}
 
 struct ServeFlags {
   api::VaultFlags vault;
@@ -105,6 +121,7 @@ int run_serve(const ServeFlags& f) {
   // line is lost instead of SIGPIPE killing the server. (Sockets to clients never raise it: Asio
   // sends with MSG_NOSIGNAL.)
   ::signal(SIGPIPE, SIG_IGN);
+  const rlim_t open_files = raise_open_files_limit();
 
   // Block the stop signals before any thread starts so only sigwait below sees them.
   sigset_t stop_signals;
@@ -164,7 +181,8 @@ int run_serve(const ServeFlags& f) {
   std::printf("stsvend listening on %s://%s:%u\n", (*server)->tls() ? "https" : "http", shown_host.c_str(),
               static_cast<unsigned>((*server)->port()));
   std::fflush(stdout);
-  api::log_line(api::LogLevel::kInfo, "serving data directory " + options->data_dir.string());
+  api::log_line(api::LogLevel::kInfo, "serving data directory " + options->data_dir.string() +
+                                          "; open files limit " + std::to_string(open_files));
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -82,6 +82,8 @@ class Server:
         # RLIMIT_FSIZE of the next start (bytes, None = unlimited): a write past it fails with EFBIG, the
         # way a full disk fails a write with ENOSPC.
         self.file_size_limit = None
+        # RLIMIT_NOFILE (soft and hard) of the next start, None = inherited.
+        self.open_files_limit = None
         self.scheme = "http"
         self.starts = 0
         self.first_stdout = []
@@ -135,6 +137,8 @@ class Server:
         _die_with_parent()
         if self.file_size_limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size_limit, self.file_size_limit))
+        if self.open_files_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files_limit, self.open_files_limit))
 
     def stderr_tail(self, n=3000):
         path = os.path.join(self.log_dir, "server-%d.stderr" % self.starts)
@@ -223,6 +227,7 @@ class ServerTestCase(unittest.TestCase):
     """Starts one server on a fresh temp dir per test class; always kills it, even when setUp fails."""
 
     server_args = ()
+    open_files_limit = None  # see Server.open_files_limit
 
     @classmethod
     def setUpClass(cls):
@@ -234,6 +239,7 @@ class ServerTestCase(unittest.TestCase):
         # Cleanups run last-in first-out: graceful stop (so ASan/LSan can report), scan the logs, remove the dir.
         cls.addClassCleanup(cls.server.check_sanitizer_reports)
         cls.addClassCleanup(cls.server.stop)
+        cls.server.open_files_limit = cls.open_files_limit
         cls.server.start()
 
     def tearDown(self):

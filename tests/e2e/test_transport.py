@@ -13,7 +13,9 @@
     admin commands read the data directory from the same file;
   * a second `serve` on a data directory in use is refused, naming the first server's pid;
   * a data directory whose database is not a database stops the start with exit 1, the cause and the remedy;
-  * the server outlives the reader of its log (a closed stderr pipe loses lines, it does not kill the server).
+  * the server outlives the reader of its log (a closed stderr pipe loses lines, it does not kill the server);
+  * more clients than file descriptors: accepting pauses with one log line (it used to spin and log each try),
+    the clients wait in the backlog and are served once descriptors come back.
 """
 
 import os
@@ -294,6 +296,40 @@ class ClosedLogPipe(unittest.TestCase):
                 time.sleep(0.5)  # let a dying server finish dying
             self.assertIsNone(proc.poll(), "the server died when its log reader went away")
             self.assertEqual(status, 200)
+
+
+class DescriptorExhaustion(harness.ServerTestCase):
+    """The server runs out of file descriptors (more keep-alive clients than its RLIMIT_NOFILE): every accept fails
+    with EMFILE until a connection closes. The accept loop must pause instead of retrying at once, which spun a core
+    and wrote about 80,000 log lines a second, and must take the waiting clients once descriptors are free."""
+
+    open_files_limit = 48  # the server needs about 20 of its own
+
+    def log_count(self, text):
+        return self.server.stderr_tail(1 << 30).count(text)
+
+    def wait_for_log(self, text):
+        deadline = time.time() + 30 * harness.SLOW
+        while self.log_count(text) == 0:
+            self.assertLess(time.time(), deadline, "no %r in the server's log" % text)
+            time.sleep(0.05)
+
+    def test_accepting_pauses_says_so_once_and_resumes(self):
+        socks = []
+        self.addCleanup(lambda: [s.close() for s in socks])
+        for _ in range(2 * self.open_files_limit):  # the kernel completes them all; the server cannot take them
+            socks.append(socket.create_connection(("127.0.0.1", self.server.port), timeout=30 * harness.SLOW))
+        self.wait_for_log("accept failed")
+        time.sleep(1.0)  # ten pauses' worth of retries
+        self.assertEqual(self.log_count("accept failed"), 1, self.server.stderr_tail())
+        self.assertIn("Too many open files", self.server.stderr_tail())
+        # The last client is still in the backlog; it is served once the others hang up.
+        last = socks.pop()
+        for s in socks:
+            s.close()
+        last.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(read_responses(last, 1)[0][0], 200)
+        self.wait_for_log("accepting connections again after")
 
 
 class UnreadableDataDirectory(unittest.TestCase):
