@@ -151,6 +151,18 @@ int run_serve(const ServeFlags& f) {
                  corrupt ? "; restore the data directory from a backup (docs/operations.md, \"Backups\")" : "");
     return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
+  api::NectarApi nectar(**service);
+  auto server = api::HttpServer::start(http, [&nectar](api::HttpRequest& req, const std::string& remote,
+                                                       api::Responder responder) {
+    nectar.handle(req, remote, std::move(responder));
+  });
+  if (!server.ok()) {
+    std::fprintf(stderr, "stsvend: %s\n", server.status().message().c_str());
+    return 1;
+  }
+  // Only once the port is ours: a start that fails to listen (the port is taken) must not print the
+  // one-time admin password and secret for a server that never ran. Until the bootstrap commits there
+  // is no credential, so a request arriving meanwhile is refused like any unknown key.
   if (auto boot = (*service)->bootstrap_if_new()) {
     // Shown once, on the first start of a data directory; nothing here is ever logged again.
     std::printf(
@@ -168,15 +180,6 @@ int run_serve(const ServeFlags& f) {
     std::fflush(stdout);
   }
 
-  api::NectarApi nectar(**service);
-  auto server = api::HttpServer::start(http, [&nectar](api::HttpRequest& req, const std::string& remote,
-                                                       api::Responder responder) {
-    nectar.handle(req, remote, std::move(responder));
-  });
-  if (!server.ok()) {
-    std::fprintf(stderr, "stsvend: %s\n", server.status().message().c_str());
-    return 1;
-  }
   const std::string shown_host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
   std::printf("stsvend listening on %s://%s:%u\n", (*server)->tls() ? "https" : "http", shown_host.c_str(),
               static_cast<unsigned>((*server)->port()));

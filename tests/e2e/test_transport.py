@@ -12,6 +12,7 @@
     the environment over the file; a bad file stops the server with exit 2 naming the file, line and setting;
     admin commands read the data directory from the same file;
   * a second `serve` on a data directory in use is refused, naming the first server's pid;
+  * a first start whose port is taken exits 1 before it prints the one-time admin password and secret;
   * a data directory whose database is not a database stops the start with exit 1, the cause and the remedy;
   * the server outlives the reader of its log (a closed stderr pipe loses lines, it does not kill the server);
   * more clients than file descriptors: accepting pauses with one log line (it used to spin and log each try),
@@ -177,6 +178,27 @@ class OneServerPerDataDirectory(harness.ServerTestCase):
         a = subprocess.run([harness.STSVEND, "admin", "user", "list", "--data-dir", self.server.data_dir, "--json"],
                            capture_output=True, text=True, timeout=60 * harness.SLOW)
         self.assertEqual(a.returncode, 0, a.stderr)
+
+
+class PortInUse(harness.ServerTestCase):
+    """A first start whose port is taken fails before it bootstraps the data directory: the one-time admin password
+    and credential secret are printed by the start that serves, not by one that exits."""
+
+    def test_a_taken_port_fails_the_start_and_keeps_the_bootstrap_for_the_start_that_serves(self):
+        data = os.path.join(self.tmp, "second-data")
+        address = "127.0.0.1:%d" % self.server.port
+        r = subprocess.run([harness.STSVEND, "serve", "--data-dir", data, "--listen", address],
+                           capture_output=True, text=True, timeout=120 * harness.SLOW)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("stsvend: cannot listen on %s: Address already in use" % address, r.stderr)
+        self.assertNotIn("admin password", r.stdout)
+        self.assertNotIn("secret", r.stdout)
+        logs = os.path.join(self.tmp, "second-logs")  # apart from the class server's server-N.stderr
+        os.makedirs(logs)
+        second = harness.Server(data, logs)
+        self.addCleanup(second.stop)
+        second.start()
+        self.assertTrue(any("admin password:" in line for line in second.first_stdout), second.first_stdout)
 
 
 class PrefixedTransport(harness.ServerTestCase):
