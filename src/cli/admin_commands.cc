@@ -10,6 +10,7 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -245,7 +246,13 @@ int run_config_add(const ConfigFlags& f) {
   auto cfg = (*svc)->add_configuration_text(f.user, *text);
   // The text holds the vending key: wipe our copy as soon as the service has sealed it.
   std::fill(text->begin(), text->end(), '\0');
-  if (!cfg.ok()) return fail(cfg.status());
+  if (!cfg.ok()) {
+    // The parser names a line or a key of the file ("line 3: ..."); say which file. Its messages never
+    // repeat a value, so no key material reaches the terminal.
+    const Status& st = cfg.status();
+    if (st.code() != Status::Code::kInvalidArgument || st.field() == "user_ref") return fail(st);
+    return fail(Status::InvalidArgument("--file", f.file + ": " + st.message()));
+  }
   if (f.json) {
     boost::json::object o;
     o["ref"] = cfg->ref;
@@ -279,18 +286,28 @@ int run_server_key_import(const ServerKeyFlags& f) {
   auto options = api::make_service_options(f.vault);
   if (!options.ok()) return fail(options.status());
   vault::disable_core_dumps();
-  std::fprintf(stderr,
-               "stsvend: WARNING: replacing the server key pair with an imported private key.\n"
-               "stsvend: WARNING: a key that was ever published (e.g. the Nectar example pair) must NEVER\n"
-               "stsvend: WARNING: serve production: anyone can decrypt configuration uploads made to it.\n"
-               "stsvend: WARNING: restart a running server to load the new key.\n");
   const auto* p = reinterpret_cast<const std::uint8_t*>(bytes->data());
   Status s = service::Service::import_server_key(options->data_dir, std::span<const std::uint8_t>(p, bytes->size()),
                                                  options->pkcs11);
   std::fill(bytes->begin(), bytes->end(), '\0');
-  if (!s.ok()) return fail(s);
-  std::fprintf(stderr, "stsvend: server key imported\n");
+  if (!s.ok()) return fail(s);  // one line, nothing replaced
+  std::fprintf(stderr,
+               "stsvend: server key imported: the server key pair is now the imported private key.\n"
+               "stsvend: WARNING: a key that was ever published (e.g. the Nectar example pair) must NEVER\n"
+               "stsvend: WARNING: serve production: anyone can decrypt configuration uploads made to it.\n"
+               "stsvend: WARNING: restart a running server to load the new key.\n");
   return 0;
+}
+
+// The footer of an admin command: a note of its own, the exit-code contract all of them share, its examples.
+std::string with_contract(std::string_view examples, std::string_view note = {}) {
+  std::string footer(note);
+  if (!note.empty()) footer += '\n';
+  footer +=
+      "Works while the server runs. Exit 0 on success, 1 when the command ran and failed, 2 on bad input\n"
+      "(one line on stderr: `stsvend: <field>: <rule>`).\n\nExamples:\n";
+  footer.append(examples);
+  return footer;
 }
 
 }  // namespace
@@ -298,6 +315,12 @@ int run_server_key_import(const ServerKeyFlags& f) {
 void add_admin_commands(CLI::App& app, Context& ctx) {
   CLI::App* admin = app.add_subcommand("admin", "Administer a data directory (works while the server runs)");
   admin->require_subcommand(1);
+  // The groups (admin, admin user, ...) inherit this; each command below has its own.
+  admin->footer(with_contract(
+      "  stsvend admin user create --data-dir ./data --email ops@example.com --password 'long passphrase' --json\n"
+      "  stsvend admin credential create --data-dir ./data --user REF --permissions all --json\n"
+      "  stsvend admin credits add --data-dir ./data --user REF --amount 100 --json\n"
+      "  stsvend admin server-key --data-dir ./data"));
 
   CLI::App* user = admin->add_subcommand("user", "Users");
   user->require_subcommand(1);
@@ -312,6 +335,9 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   ucreate->add_option("--phone", uf->phone_no, "Phone number (digits)");
   ucreate->add_flag("--admin", uf->admin, "Make the user an administrator");
   ucreate->add_flag("--json", uf->json, "Print {\"ref\": …}");
+  ucreate->footer(with_contract(
+      "  stsvend admin user create --data-dir ./data --email ops@example.com --password 'long passphrase' --json\n"
+      "  stsvend admin user create --data-dir ./data --email lead@example.com --password '…' --admin"));
   ucreate->callback([uf, ucreate, &ctx] {
     ctx.exit_code = with_settings(*ucreate, uf->vault, [&] { return run_user_create(*uf); });
   });
@@ -319,6 +345,8 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   CLI::App* ulist = user->add_subcommand("list", "List users");
   add_vault_flags(ulist, ul->vault);
   ulist->add_flag("--json", ul->json, "Print a JSON array");
+  ulist->footer(with_contract(
+      "  stsvend admin user list --data-dir ./data --json   # [{\"ref\",\"username\",\"email\",\"activated\",...}]"));
   ulist->callback([ul, ulist, &ctx] {
     ctx.exit_code = with_settings(*ulist, ul->vault, [&] { return run_user_list(*ul); });
   });
@@ -329,8 +357,13 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   CLI::App* ccreate = credential->add_subcommand("create", "Create an API credential (key and secret)");
   add_vault_flags(ccreate, cf->vault);
   ccreate->add_option("--user", cf->user, "User ref")->required();
-  ccreate->add_option("--permissions", cf->permissions, "all, or permission ids/identifiers separated by commas");
+  ccreate->add_option("--permissions", cf->permissions,
+                      "all, or permission ids/identifiers separated by commas (default all)");
   ccreate->add_flag("--json", cf->json, "Print {\"ref\": …, \"key\": …, \"secret\": …}");
+  ccreate->footer(with_contract(
+      "  stsvend admin credential create --data-dir ./data --user REF --permissions all --json\n"
+      "  stsvend admin credential create --data-dir ./data --user REF --permissions generate_token,get_token --json",
+      "The secret is shown only here: store it now."));
   ccreate->callback([cf, ccreate, &ctx] {
     ctx.exit_code = with_settings(*ccreate, cf->vault, [&] { return run_credential_create(*cf); });
   });
@@ -345,6 +378,9 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   cadd->add_option("--value", kf->value, "Money paid (default: the amount)");
   cadd->add_option("--currency", kf->currency, "Currency of --value (default KES)");
   cadd->add_flag("--json", kf->json, "Print {\"user_ref\": …, \"added\": …, \"credits\": …}");
+  cadd->footer(with_contract(
+      "  stsvend admin credits add --data-dir ./data --user REF --amount 100 --json\n"
+      "  stsvend admin credits add --data-dir ./data --user REF --amount 250.5 --value 500 --currency KES"));
   cadd->callback([kf, cadd, &ctx] {
     ctx.exit_code = with_settings(*cadd, kf->vault, [&] { return run_credits_add(*kf); });
   });
@@ -357,6 +393,7 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   gadd->add_option("--user", gf->user, "User ref")->required();
   gadd->add_option("--file", gf->file, "Configuration text file (NECTAR-V1 §3.5.2)")->required();
   gadd->add_flag("--json", gf->json, "Print {\"ref\": …, \"name\": …}");
+  gadd->footer(with_contract("  stsvend admin config add --data-dir ./data --user REF --file meter.cfg --json"));
   gadd->callback([gf, gadd, &ctx] {
     ctx.exit_code = with_settings(*gadd, gf->vault, [&] { return run_config_add(*gf); });
   });
@@ -364,10 +401,15 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
   auto sf = std::make_shared<ServerKeyFlags>();
   CLI::App* skey = admin->add_subcommand("server-key", "Print the server public key (PEM), or import a key pair");
   add_vault_flags(skey, sf->vault);
+  skey->footer(with_contract(
+      "  stsvend admin server-key --data-dir ./data > nectar_public.pem   # the key clients wrap config keys to"));
   auto si = std::make_shared<ServerKeyFlags>();
   CLI::App* simport = skey->add_subcommand("import", "Replace the server key pair with a PKCS#8 private key");
   add_vault_flags(simport, si->vault);
   simport->add_option("FILE", si->file, "PKCS#8 private key, PEM or DER")->required();
+  simport->footer(with_contract(
+      "  stsvend admin server-key import --data-dir ./data test-key.pk8.pem",
+      "For interoperability tests only: a published key must never serve production. Restart the server after."));
   simport->callback([si, sf, skey, simport, &ctx] {
     // `admin server-key --data-dir D import F` and `admin server-key import --data-dir D F` both work:
     // the settings given after `import` if any, else those given before it.

@@ -230,6 +230,15 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   serve->add_option("--price-per-token", f->price_per_token, "Credits charged per token (default 1.0)");
   serve->add_option("--threads", f->threads, "I/O threads (default: hardware threads)");
   serve->add_option("--workers", f->workers, "Worker threads running the requests that block (default 64)");
+  serve->footer(
+      "The first start of a data directory prints, once, an admin account and an API credential.\n"
+      "SIGINT/SIGTERM finish the requests under way and exit 0; exit 1 when the server cannot start, 2 on bad\n"
+      "input (one line on stderr naming the setting).\n"
+      "\n"
+      "Examples:\n"
+      "  stsvend serve                                          # ./data, http://127.0.0.1:8080\n"
+      "  stsvend serve --data-dir /var/lib/stsvend --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem\n"
+      "  stsvend serve --config /etc/stsvend/stsvend.conf");
   serve->callback([f, serve, &ctx] {
     if (Status s = apply_settings(*serve, f->vault.config_file, serve_settings(*f)); !s.ok()) {
       std::fprintf(stderr, "stsvend: %s\n", s.message().c_str());

@@ -34,7 +34,11 @@ void add_vault_flags(CLI::App* cmd, api::VaultFlags& v) {
   cmd->add_option("--config", v.config_file,
                   "Settings file: `name = value` lines, names as the flags without `--` (default $STSVEND_CONFIG); "
                   "a flag not given is taken from STSVEND_<FLAG>, then from this file");
-  cmd->add_option("--data-dir", v.data_dir, "Data directory (default $STSVEND_DATA_DIR or ./data)");
+  // Given but empty (`--data-dir "$DIR"` with DIR unset) is refused: falling back to the default would
+  // quietly serve, or create, another directory than the caller named.
+  cmd->add_option("--data-dir", v.data_dir, "Data directory (default $STSVEND_DATA_DIR or ./data)")
+      ->check(CLI::Validator([](const std::string& value) { return value.empty() ? "must not be empty" : ""; },
+                             "DIR", "NonEmpty"));
   cmd->add_option("--vault", v.vault, "file|pkcs11 (default file)");
   cmd->add_option("--pkcs11-module", v.pkcs11_module, "PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so");
   cmd->add_option("--pkcs11-token", v.pkcs11_token, "PKCS#11 token label");

@@ -710,7 +710,10 @@ Result<Meter> ServiceImpl::register_meter(std::string_view user_ref, std::string
 Status ServiceImpl::add_credits(std::string_view user_ref, Units units, Units value, std::string_view currency) {
   if (units <= 0) return Status::InvalidArgument("units", "must be positive");
   if (value < 0) return Status::InvalidArgument("value", "must not be negative");
-  if (currency.size() > 16) return Status::InvalidArgument("currency", "must be at most 16 characters");
+  // The purchase list shows it to the tenant and their accounting reads it: an ISO 4217 code, not free text.
+  const bool iso_4217 = currency.size() == 3 && std::all_of(currency.begin(), currency.end(),
+                                                            [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!iso_4217) return Status::InvalidArgument("currency", "must be a three-letter ISO 4217 code such as KES");
   Purchase p;
   p.purchase_date = now();
   p.ref = time_ordered_uuid(p.purchase_date);

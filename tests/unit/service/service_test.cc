@@ -413,6 +413,10 @@ TEST_F(ServiceTest, CreditsAndTransactions) {
   EXPECT_TRUE(c->consumptions.empty());
   EXPECT_TRUE(svc_->credits(alice, false)->purchases.empty());
   EXPECT_EQ(svc_->add_credits(alice, 0, 0, "KES").field(), "units");
+  for (const char* currency : {"", "kes", "KE", "KESH", "K$S"}) {
+    EXPECT_EQ(svc_->add_credits(alice, 1, 1, currency).field(), "currency") << currency;
+  }
+  EXPECT_EQ(balance(alice), 100 * kUnitScale + 5);  // none of the refused top-ups counted
   EXPECT_EQ(svc_->add_credits("nobody", 1, 1, "KES").code(), Status::Code::kNotFound);
 }
 
