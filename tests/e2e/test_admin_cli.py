@@ -7,7 +7,7 @@
     `config add --json` prints {"ref","name"} and the configuration vends; `server-key` prints the PEM the server
     serves, and `server-key import` replaces it (warning that a published key must never serve production);
   * bad input exits 2 with one stderr line `stsvend: <field>: <rule>` naming the flag or field, prints nothing on
-    stdout and changes nothing (users, credentials, balance, configurations, the server key);
+    stdout and changes nothing (users, balance, configurations, the server key);
   * every admin command has --help with examples.
 """
 
@@ -39,7 +39,7 @@ class AdminCli(harness.ServerTestCase):
         self.assertEqual(code, 0, err)
         return json.loads(out)
 
-    def state(self, user_ref, client):
+    def state(self, client):
         """Everything a refused command must leave as it was."""
         credits = client.get("/v1/credits")
         self.assertTrue(credits.ok(), credits)
@@ -147,7 +147,7 @@ class AdminCli(harness.ServerTestCase):
             ("pkcs8", ["server-key", "import", not_a_key]),
             ("--vault", ["user", "list", "--vault", "bogus", "--json"]),
         ]
-        before = self.state(user, client)
+        before = self.state(client)
         for field, args in cases:
             with self.subTest(args=" ".join(args)):
                 code, out, err = self.cli(*args)
@@ -157,7 +157,7 @@ class AdminCli(harness.ServerTestCase):
                 self.assertEqual(len(lines), 1, err)
                 self.assertTrue(lines[0].startswith("stsvend: "), err)
                 self.assertIn(field, lines[0])
-        self.assertEqual(self.state(user, client), before)
+        self.assertEqual(self.state(client), before)
 
         # An empty --data-dir (a script's unset variable) is refused, not read as the default ./data.
         for args in (["user", "list", "--json", "--data-dir", ""],
