@@ -265,11 +265,30 @@ class ServerImpl final : public HttpServer {
 
   ~ServerImpl() override { stop(std::chrono::milliseconds(2'000)); }
 
-  Status listen() {
+  // An address literal, or a name (`localhost`, a host's own name) resolved for a listening socket. Of a
+  // name's addresses the first IPv4 one is taken, else the first: `localhost` then means 127.0.0.1,
+  // which every client tries, where ::1 alone would turn away those that only try IPv4.
+  Result<tcp::endpoint> listen_endpoint() {
     beast::error_code ec;
     const auto address = asio::ip::make_address(options_.host, ec);
-    if (ec) return Status::InvalidArgument("listen", "host must be an IP address");
-    const tcp::endpoint endpoint{address, options_.port};
+    if (!ec) return tcp::endpoint{address, options_.port};
+    tcp::resolver resolver(ioc_);
+    const auto found = resolver.resolve(options_.host, std::to_string(options_.port),
+                                        tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || found.empty()) {
+      return Status::InvalidArgument("--listen", "host must be an IP address or a name that resolves (" +
+                                                     options_.host + ": " +
+                                                     (ec ? ec.message() : std::string("no address")) + ")");
+    }
+    for (const auto& entry : found) {
+      if (entry.endpoint().address().is_v4()) return entry.endpoint();
+    }
+    return found.begin()->endpoint();
+  }
+
+  Status listen() {
+    beast::error_code ec;
+    STSVEND_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, listen_endpoint());
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(endpoint, ec);
@@ -281,9 +300,9 @@ class ServerImpl final : public HttpServer {
       tls_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                             ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
       tls_ctx_->use_certificate_chain_file(*options_.tls_cert_file, ec);
-      if (ec) return Status::InvalidArgument("tls-cert", "cannot load certificate chain: " + ec.message());
+      if (ec) return Status::InvalidArgument("--tls-cert", "cannot load certificate chain: " + ec.message());
       tls_ctx_->use_private_key_file(*options_.tls_key_file, ssl::context::pem, ec);
-      if (ec) return Status::InvalidArgument("tls-key", "cannot load private key: " + ec.message());
+      if (ec) return Status::InvalidArgument("--tls-key", "cannot load private key: " + ec.message());
     }
     do_accept();
     schedule_sweep();

@@ -157,8 +157,9 @@ int run_serve(const ServeFlags& f) {
     nectar.handle(req, remote, std::move(responder));
   });
   if (!server.ok()) {
+    // A host that does not resolve or a TLS file that does not load is bad input; a taken port is not.
     std::fprintf(stderr, "stsvend: %s\n", server.status().message().c_str());
-    return 1;
+    return server.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
   // Only once the port is ours: a start that fails to listen (the port is taken) must not print the
   // one-time admin password and secret for a server that never ran. Until the bootstrap commits there

@@ -13,6 +13,7 @@
     admin commands read the data directory from the same file;
   * a second `serve` on a data directory in use is refused, naming the first server's pid;
   * a first start whose port is taken exits 1 before it prints the one-time admin password and secret;
+  * --listen localhost:PORT listens on 127.0.0.1; a host name that does not resolve is bad input (exit 2);
   * a data directory whose database is not a database stops the start with exit 1, the cause and the remedy;
   * the server outlives the reader of its log (a closed stderr pipe loses lines, it does not kill the server);
   * more clients than file descriptors: accepting pauses with one log line (it used to spin and log each try),
@@ -199,6 +200,37 @@ class PortInUse(harness.ServerTestCase):
         self.addCleanup(second.stop)
         second.start()
         self.assertTrue(any("admin password:" in line for line in second.first_stdout), second.first_stdout)
+
+
+class ListenAddress(unittest.TestCase):
+    """--listen takes a host name as well as an address: `localhost` listens on 127.0.0.1, which every client tries;
+    a name that does not resolve is bad input (exit 2) that names the host."""
+
+    def test_localhost_listens_on_loopback_and_an_unknown_name_is_bad_input(self):
+        tmp = tempfile.mkdtemp(prefix="stsvend-e2e-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        r = subprocess.run([harness.STSVEND, "serve", "--data-dir", os.path.join(tmp, "data"), "--listen",
+                            "no-such-host.invalid:8080"], capture_output=True, text=True, timeout=120 * harness.SLOW)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("stsvend: --listen: host must be an IP address or a name that resolves (no-such-host.invalid",
+                      r.stderr)
+        self.assertNotIn("admin password", r.stdout)
+
+        port = harness.free_port()
+        proc = subprocess.Popen([harness.STSVEND, "serve", "--data-dir", os.path.join(tmp, "data"), "--listen",
+                                 "localhost:%d" % port], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL)
+        self.addCleanup(proc.wait, 30)
+        self.addCleanup(proc.kill)
+        listening = None
+        for raw in iter(proc.stdout.readline, b""):
+            if b"stsvend listening on" in raw:
+                listening = raw.decode().strip()
+                break
+        self.assertEqual(listening, "stsvend listening on http://localhost:%d" % port)
+        with socket.create_connection(("127.0.0.1", port), timeout=30 * harness.SLOW) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            self.assertEqual(read_responses(s, 1)[0][0], 200)
 
 
 class PrefixedTransport(harness.ServerTestCase):
