@@ -30,7 +30,11 @@ constexpr int kExitFailure = 1;
 constexpr int kExitBadInput = 2;
 
 int fail(const Status& s) {
-  std::fprintf(stderr, "stsvend: %s\n", s.message().c_str());
+  // The detail (which file, what the system or SQLite said) is for the operator, who is the one reading
+  // here; like a log line it never holds key material.
+  const std::string_view detail = s.detail();
+  std::fprintf(stderr, "stsvend: %s%s%.*s\n", s.message().c_str(), detail.empty() ? "" : " - ",
+               static_cast<int>(detail.size()), detail.data());
   switch (s.code()) {
     case Status::Code::kInvalidArgument:
     case Status::Code::kNotFound:
