@@ -8,6 +8,7 @@
     serves, and `server-key import` replaces it (warning that a published key must never serve production);
   * bad input exits 2 with one stderr line `stsvend: <field>: <rule>` naming the flag or field, prints nothing on
     stdout and changes nothing (users, balance, configurations, the server key);
+  * a refusal about a file names the file (a vault key with a loose mode);
   * every admin command has --help with examples.
 """
 
@@ -167,6 +168,17 @@ class AdminCli(harness.ServerTestCase):
                 self.assertEqual((code, out), (2, ""), err)
                 self.assertEqual(err, "stsvend: --data-dir: must not be empty\n")
         self.assertFalse(os.path.exists(os.path.join(self.work, "data")), "a default data directory was made")
+
+    def test_a_refusal_about_a_file_names_the_file(self):
+        # A vault key another user could read is refused; the line says which file to chmod.
+        data = os.path.join(self.tmp, "loose-data")
+        code, _, err = self.cli("user", "list", "--json", data_dir=data)  # creates the data directory
+        self.assertEqual(code, 0, err)
+        key = os.path.join(data, "vault.key")
+        os.chmod(key, 0o644)
+        code, out, err = self.cli("user", "list", "--json", data_dir=data)
+        self.assertEqual((code, out), (2, ""), err)
+        self.assertEqual(err, "stsvend: path: vault file mode must be 0600 or narrower (run chmod 600) - %s\n" % key)
 
     def test_every_command_has_help_with_examples(self):
         for command in (["user", "create"], ["user", "list"], ["credential", "create"], ["credits", "add"],
