@@ -18,6 +18,7 @@
 #include "api/json_io.h"
 #include "api/service_options.h"
 #include "cli/commands.h"
+#include "cli/operator_message.h"
 #include "cli/settings.h"
 #include "service/service.h"
 #include "vault/process_hardening.h"
@@ -30,11 +31,7 @@ constexpr int kExitFailure = 1;
 constexpr int kExitBadInput = 2;
 
 int fail(const Status& s) {
-  // The detail (which file, what the system or SQLite said) is for the operator, who is the one reading
-  // here; like a log line it never holds key material.
-  const std::string_view detail = s.detail();
-  std::fprintf(stderr, "stsvend: %s%s%.*s\n", s.message().c_str(), detail.empty() ? "" : " - ",
-               static_cast<int>(detail.size()), detail.data());
+  std::fprintf(stderr, "stsvend: %s\n", operator_message(s).c_str());
   switch (s.code()) {
     case Status::Code::kInvalidArgument:
     case Status::Code::kNotFound:
@@ -254,7 +251,7 @@ int run_config_add(const ConfigFlags& f) {
     // The parser names a line or a key of the file ("line 3: ..."); say which file. Its messages never
     // repeat a value, so no key material reaches the terminal.
     const Status& st = cfg.status();
-    if (st.code() != Status::Code::kInvalidArgument || st.field() == "user_ref") return fail(st);
+    if (st.code() != Status::Code::kInvalidArgument) return fail(st);
     return fail(Status::InvalidArgument("--file", f.file + ": " + st.message()));
   }
   if (f.json) {

@@ -16,6 +16,7 @@
 #include "api/nectar_api.h"
 #include "api/service_options.h"
 #include "cli/commands.h"
+#include "cli/operator_message.h"
 #include "cli/settings.h"
 #include "service/data_dir_lock.h"
 #include "service/service.h"
@@ -142,12 +143,10 @@ int run_serve(const ServeFlags& f) {
 
   auto service = service::Service::open(*options);
   if (!service.ok()) {
-    // The detail (what SQLite or the system said) helps here and never holds key material.
     const Status& st = service.status();
     const bool corrupt = st.code() == Status::Code::kCorruption;
-    std::fprintf(stderr, "stsvend: cannot open the data directory %s: %s%s%.*s%s\n", options->data_dir.c_str(),
-                 st.message().c_str(), st.detail().empty() ? "" : " - ", static_cast<int>(st.detail().size()),
-                 st.detail().data(),
+    std::fprintf(stderr, "stsvend: cannot open the data directory %s: %s%s\n", options->data_dir.c_str(),
+                 operator_message(st).c_str(),
                  corrupt ? "; restore the data directory from a backup (docs/operations.md, \"Backups\")" : "");
     return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
