@@ -9,6 +9,7 @@
 #include "api/json_mapping.h"
 #include "api/nectar_api.h"
 #include "api/token_request.h"
+#include "stsvend/sts/tid.h"
 
 namespace stsvend::api {
 
@@ -17,6 +18,19 @@ namespace {
 // Optional string field: absent/null → nullopt; any scalar → its text.
 Result<std::optional<std::string>> opt_text(const boost::json::object& o, std::string_view field) {
   return scalar_text(o, field);
+}
+
+// A bound of GET /v1/transactions' window: a date (its midnight, UTC) or an instant as token_id takes
+// it, in Unix milliseconds; nullopt when the query has no such parameter.
+Result<std::optional<service::Millis>> window_bound(const std::string* text, std::string_view field) {
+  if (text == nullptr) return std::optional<service::Millis>();
+  const bool date_only = text->size() == 10;
+  auto seconds = sts::parse_instant(date_only ? *text + "T00:00" : *text, field);
+  if (!seconds.ok()) {
+    return Status::InvalidArgument(field, "must be a date like 2026-11-24 or an instant like 2026-11-24T10:00:00Z "
+                                          "(UTC unless it has an offset, written %2B03:00 in a query)");
+  }
+  return std::optional<service::Millis>(*seconds * 1000);
 }
 
 }  // namespace
@@ -246,8 +260,20 @@ Reply NectarApi::get_credits(Ctx& c) {
   return envelope_data("Successfully retrieved credits", c.request_id, credits_json(*s));
 }
 
+// stsvend extension: `from` (inclusive) and `to` (exclusive) narrow both lists to a window, so that a
+// reconciliation reads one day instead of the tenant's whole history. docs/api.md.
 Reply NectarApi::get_transactions(Ctx& c) {
-  auto s = service_.credits(c.caller.user_ref, true);
+  service::TimeRange range;
+  auto from = window_bound(c.q("from"), "from");
+  if (!from.ok()) return error(c, from.status());
+  auto to = window_bound(c.q("to"), "to");
+  if (!to.ok()) return error(c, to.status());
+  range.from = *from;
+  range.to = *to;
+  if (range.from && range.to && *range.to <= *range.from) {
+    return error(c, Status::InvalidArgument("to", "must be later than from"));
+  }
+  auto s = service_.transactions(c.caller.user_ref, range);
   if (!s.ok()) return error(c, s.status());
   return envelope_data("Successfully retrieved transactions", c.request_id, credits_json(*s));
 }

@@ -42,6 +42,7 @@ using store::Meter;
 using store::Purchase;
 using store::Consumption;
 using store::CreditsSummary;
+using store::TimeRange;
 using store::Notification;
 using store::Subscriber;
 using store::Utility;
@@ -367,7 +368,10 @@ class Service {
   // --- Credits
   virtual Status add_credits(std::string_view user_ref, Units units, Units value,
                              std::string_view currency) = 0;
+  // The balance; with_lists adds every purchase and consumption, as transactions() with no window.
   virtual Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) = 0;
+  // The balance, and the purchases and consumptions dated inside `range`, oldest first.
+  virtual Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) = 0;
 
   // --- Notifications
   virtual Result<std::vector<Notification>> list_notifications(std::string_view user_ref) = 0;

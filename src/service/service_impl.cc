@@ -730,13 +730,19 @@ Status ServiceImpl::add_credits(std::string_view user_ref, Units units, Units va
 }
 
 Result<CreditsSummary> ServiceImpl::credits(std::string_view user_ref, bool with_lists) {
+  if (with_lists) return transactions(user_ref, TimeRange{});
   STSVEND_READ_LEASE(lease);
   CreditsSummary out;
   STSVEND_ASSIGN_OR_RETURN(out.credits, lease->repo().balance(user_ref));
-  if (with_lists) {
-    STSVEND_ASSIGN_OR_RETURN(out.purchases, lease->repo().list_purchases(user_ref));
-    STSVEND_ASSIGN_OR_RETURN(out.consumptions, lease->repo().list_consumptions(user_ref));
-  }
+  return out;
+}
+
+Result<CreditsSummary> ServiceImpl::transactions(std::string_view user_ref, const TimeRange& range) {
+  STSVEND_READ_LEASE(lease);
+  CreditsSummary out;
+  STSVEND_ASSIGN_OR_RETURN(out.credits, lease->repo().balance(user_ref));
+  STSVEND_ASSIGN_OR_RETURN(out.purchases, lease->repo().list_purchases(user_ref, range));
+  STSVEND_ASSIGN_OR_RETURN(out.consumptions, lease->repo().list_consumptions(user_ref, range));
   return out;
 }
 

@@ -92,6 +92,7 @@ class ServiceImpl final : public Service {
 
   Status add_credits(std::string_view user_ref, Units units, Units value, std::string_view currency) override;
   Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) override;
+  Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) override;
 
   Result<std::vector<Notification>> list_notifications(std::string_view user_ref) override;
   Status set_notification_read(std::string_view user_ref, std::string_view ref, bool read, Millis ts_ms) override;

@@ -144,6 +144,12 @@ struct Consumption {
   std::string token_ref;
 };
 
+// A half-open window [from, to) of Unix milliseconds; an absent bound is unbounded.
+struct TimeRange {
+  std::optional<Millis> from;
+  std::optional<Millis> to;
+};
+
 struct CreditsSummary {
   Units credits = 0;
   std::vector<Purchase> purchases;        // filled when with_lists

@@ -107,8 +107,9 @@ class Repository {
   virtual Result<Units> balance(std::string_view user_ref) = 0;
   virtual Status add_to_balance(std::string_view user_ref, Units delta) = 0;
   virtual Status insert_purchase(const Purchase& purchase) = 0;
-  virtual Result<std::vector<Purchase>> list_purchases(std::string_view user_ref) = 0;
-  virtual Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref) = 0;
+  // Oldest first (then in insertion order), those dated inside `range`.
+  virtual Result<std::vector<Purchase>> list_purchases(std::string_view user_ref, const TimeRange& range) = 0;
+  virtual Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref, const TimeRange& range) = 0;
 
   // Idempotency
   virtual Result<std::optional<IdempotencyRecord>> find_idempotency(std::string_view user_ref,

@@ -31,6 +31,7 @@
 #include "nectar_test_client.h"
 #include "service/service.h"
 #include "stsvend/sts/meter_id.h"
+#include "stsvend/sts/tid.h"
 
 namespace stsvend {
 namespace {
@@ -525,6 +526,47 @@ TEST_F(ApiIntegration, AccountResources) {
   EXPECT_FALSE(configs.data().as_array().empty());
   auto meters = call("GET", "/v1/meters", "", *a_);
   EXPECT_EQ(meters.code(), 200) << meters.body;
+}
+
+// stsvend extension: GET /v1/transactions?from=&to= narrows both lists to a half-open window; a bound
+// that does not parse, or an empty window, is refused naming the parameter.
+TEST_F(ApiIntegration, TransactionsWindow) {
+  auto vend = call("POST", "/v1/tokens", credit_body(*a_, "47500150322", "2", true), *a_);
+  ASSERT_EQ(vend.code(), 200) << vend.body;
+  const std::string token_ref(vend.data().as_array()[0].at("ref").as_string());
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto listed = [&](const std::string& query) {
+    auto tx = call("GET", "/v1/transactions?" + query, "", *a_);
+    EXPECT_EQ(tx.code(), 200) << query << ": " << tx.body;
+    std::string refs;
+    if (tx.code() != 200) return refs;
+    for (const auto& p : tx.data().at("purchases").as_array()) refs += "p:" + std::string(p.at("ref").as_string()) + " ";
+    for (const auto& x : tx.data().at("consumptions").as_array()) refs += "c:" + std::string(x.at("ref").as_string()) + " ";
+    return refs;
+  };
+  const std::string all = listed("");
+  ASSERT_NE(all.find("c:" + token_ref), std::string::npos) << all;
+  ASSERT_NE(all.find("p:"), std::string::npos) << "the fixture tops A up: " << all;
+  EXPECT_EQ(listed("from=" + sts::format_instant(now - 3600)), all) << "everything A did is from this hour";
+  EXPECT_EQ(listed("to=" + sts::format_instant(now - 3600)), "");
+  EXPECT_EQ(listed("from=" + sts::format_instant(now + 3600)), "");
+  EXPECT_EQ(listed("from=1970-01-01&to=" + sts::format_instant(now + 3600).substr(0, 16)), all)
+      << "a date and an instant without seconds or zone are bounds too";
+  EXPECT_EQ(listed("from=" + sts::format_instant(now + 1800).substr(0, 19) + "%2B01:00"), all)
+      << "an offset moves the bound: half an hour from now at +01:00 is half an hour ago";
+  for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
+           {"from=yesterday", "from"},
+           {"to=2026-13-01", "to"},
+           {"from=2026-11-24T10:00:00+01:00", "from"},  // an unencoded '+' is a space in a query
+           {"from=2026-11-24&to=2026-11-24", "to"},
+           {"from=2026-11-25&to=2026-11-24", "to"}}) {
+    auto bad = call("GET", "/v1/transactions?" + query, "", *a_);
+    EXPECT_EQ(bad.code(), 400) << query << ": " << bad.body;
+    EXPECT_EQ(bad.field(), field) << query << ": " << bad.body;
+  }
+  EXPECT_EQ(call("GET", "/v1/transactions?from=2000-01-01", "", *b_).body.find(token_ref), std::string::npos)
+      << "B's window holds none of A's rows";
 }
 
 // The NECTAR-V1 §3.5.1 upload, made the way the SDK/openssl recipe makes it, then a vend with it.

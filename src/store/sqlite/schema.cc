@@ -241,7 +241,14 @@ CREATE TABLE oss_meters (
 CREATE INDEX oss_meters_utility ON oss_meters(user_ref, utility_ref);
 )sql";
 
-constexpr std::array<const char*, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
+// Migration 4: a tenant's consumptions (its tokens) by date, for GET /v1/transactions and its
+// from/to window: without it every listing sorted all of the tenant's tokens. A vend's entry lands at the right edge of its tenant's range
+// (created_at increases), on a page the batch's other vends of that tenant touch too.
+constexpr const char* kMigration4 = R"sql(
+CREATE INDEX tokens_user_created ON tokens(user_ref, created_at);
+)sql";
+
+constexpr std::array<const char*, 4> kMigrations = {kMigration1, kMigration2, kMigration3, kMigration4};
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 namespace stsvend::store::sqlite {
@@ -479,11 +481,18 @@ Status SqliteRepository::insert_purchase(const Purchase& p) {
   return s.run();
 }
 
-Result<std::vector<Purchase>> SqliteRepository::list_purchases(std::string_view user_ref) {
+namespace {
+// An absent bound of a TimeRange as the widest INTEGER, so one statement (and its index range) serves
+// every window.
+std::int64_t range_from(const TimeRange& r) { return r.from.value_or(std::numeric_limits<std::int64_t>::min()); }
+std::int64_t range_to(const TimeRange& r) { return r.to.value_or(std::numeric_limits<std::int64_t>::max()); }
+}  // namespace
+
+Result<std::vector<Purchase>> SqliteRepository::list_purchases(std::string_view user_ref, const TimeRange& range) {
   PREPARE(s,
-          "SELECT ref, user_ref, value, units, currency, purchase_date FROM purchases WHERE user_ref = ? "
-          "ORDER BY purchase_date, rowid");
-  s.bind(1, user_ref);
+          "SELECT ref, user_ref, value, units, currency, purchase_date FROM purchases "
+          "WHERE user_ref = ? AND purchase_date >= ? AND purchase_date < ? ORDER BY purchase_date, rowid");
+  s.bind(1, user_ref).bind(2, range_from(range)).bind(3, range_to(range));
   std::vector<Purchase> out;
   for (;;) {
     STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
@@ -493,10 +502,14 @@ Result<std::vector<Purchase>> SqliteRepository::list_purchases(std::string_view 
   return out;
 }
 
-Result<std::vector<Consumption>> SqliteRepository::list_consumptions(std::string_view user_ref) {
-  // One consumption per token: the token row carries its price (schema migration 2).
-  PREPARE(s, "SELECT ref, price, created_at, user_ref, ref FROM tokens WHERE user_ref = ? ORDER BY created_at, rowid");
-  s.bind(1, user_ref);
+Result<std::vector<Consumption>> SqliteRepository::list_consumptions(std::string_view user_ref,
+                                                                    const TimeRange& range) {
+  // One consumption per token: the token row carries its price (schema migration 2); the
+  // tokens_user_created index (migration 4) serves the window and the order without a sort.
+  PREPARE(s,
+          "SELECT ref, price, created_at, user_ref, ref FROM tokens "
+          "WHERE user_ref = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid");
+  s.bind(1, user_ref).bind(2, range_from(range)).bind(3, range_to(range));
   std::vector<Consumption> out;
   for (;;) {
     STSVEND_ASSIGN_OR_RETURN(bool row, s.step());

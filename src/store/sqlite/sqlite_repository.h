@@ -53,8 +53,8 @@ class SqliteRepository final : public Repository {
   Result<Units> balance(std::string_view user_ref) override;
   Status add_to_balance(std::string_view user_ref, Units delta) override;
   Status insert_purchase(const Purchase& purchase) override;
-  Result<std::vector<Purchase>> list_purchases(std::string_view user_ref) override;
-  Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref) override;
+  Result<std::vector<Purchase>> list_purchases(std::string_view user_ref, const TimeRange& range) override;
+  Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref, const TimeRange& range) override;
 
   Result<std::optional<IdempotencyRecord>> find_idempotency(std::string_view user_ref,
                                                             std::string_view key) override;

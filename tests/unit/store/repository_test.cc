@@ -249,7 +249,7 @@ TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
   ASSERT_TRUE(migrate(db).ok());
   SqliteRepository repo(db);
 
-  auto consumptions = repo.list_consumptions("u");
+  auto consumptions = repo.list_consumptions("u", TimeRange{});
   ASSERT_TRUE(consumptions.ok());
   ASSERT_EQ(consumptions->size(), 2u);
   EXPECT_EQ((*consumptions)[0].token_ref, "t1");
@@ -294,12 +294,59 @@ TEST(SchemaMigration, ThreeAddsOssTablesToAnExistingDatabase) {
   s.user_ref = "u";
   s.name = "Sam";
   EXPECT_FALSE(repo.insert_subscriber(s).ok()) << "no subscribers table before migration 3";
-  ASSERT_TRUE(migrate(db).ok());
-  EXPECT_EQ(schema_version(), 3);
+  ASSERT_TRUE(migrate(db, 3).ok());
   auto user = repo.find_user("u");
   ASSERT_TRUE(user.ok() && user->has_value());
   ASSERT_TRUE(repo.insert_subscriber(s).ok());
   EXPECT_TRUE(repo.find_subscriber("u", "s1")->has_value());
+}
+
+// Migration 4 indexes a tenant's tokens by date; the transactions window reads through it, half-open:
+// from is inclusive, to exclusive, and either may be absent.
+TEST(SchemaMigration, FourIndexesTokensByDateForTheTransactionsWindow) {
+  testing::TempDir dir;
+  auto c = Connection::open(dir.path() / "v3.db", false);
+  ASSERT_TRUE(c.ok());
+  Connection& db = **c;
+  ASSERT_TRUE(migrate(db, 3).ok());
+  ASSERT_TRUE(db.exec(R"sql(
+    INSERT INTO users VALUES ('u', 'F', 'L', 'alice', 'x@y.zz', '', NULL, 'h', 1, 0, 1);
+    INSERT INTO users VALUES ('v', 'F', 'L', 'bob', 'b@y.zz', '', NULL, 'h', 1, 0, 1);
+    INSERT INTO tokens (ref, user_ref, config_ref, meter_no, token_no, token_type, token_class, subclass, tid,
+                        tid_epoch, set_ref, set_index, request_id, created_at, price)
+      VALUES ('t30', 'u', 'c', '01234567890', '1', 'Electricity_00', 0, 0, 3, 0, 't30', 0, 'r', 30, 10000),
+             ('t10', 'u', 'c', '01234567890', '2', 'Electricity_00', 0, 0, 1, 0, 't10', 0, 'r', 10, 10000),
+             ('t20', 'u', 'c', '01234567890', '3', 'Electricity_00', 0, 0, 2, 0, 't20', 0, 'r', 20, 10000),
+             ('v20', 'v', 'c', '01234567890', '4', 'Electricity_00', 0, 0, 2, 0, 'v20', 0, 'r', 20, 10000);
+    INSERT INTO purchases VALUES ('p5', 'u', 1, 1, 'KES', 5), ('p25', 'u', 1, 1, 'KES', 25);
+  )sql").ok());
+  ASSERT_TRUE(migrate(db).ok());
+  EXPECT_EQ(schema_version(), 4);
+  {
+    auto plan = db.prepare(
+        "EXPLAIN QUERY PLAN SELECT ref FROM tokens WHERE user_ref = 'u' AND created_at >= 0 AND created_at < 9 "
+        "ORDER BY created_at, rowid");
+    ASSERT_TRUE(plan.ok());
+    std::string steps;
+    while (*plan->step()) steps += plan->text(3) + "\n";
+    EXPECT_NE(steps.find("tokens_user_created"), std::string::npos) << steps;
+    EXPECT_EQ(steps.find("TEMP B-TREE"), std::string::npos) << "the index gives the order: " << steps;
+  }
+  SqliteRepository repo(db);
+  const auto refs = [&](const TimeRange& range) {
+    auto consumptions = repo.list_consumptions("u", range);
+    auto purchases = repo.list_purchases("u", range);
+    EXPECT_TRUE(consumptions.ok() && purchases.ok());
+    std::string out;
+    for (const auto& x : *consumptions) out += x.ref + " ";
+    for (const auto& x : *purchases) out += x.ref + " ";
+    return out;
+  };
+  EXPECT_EQ(refs({}), "t10 t20 t30 p5 p25 ");
+  EXPECT_EQ(refs({Millis{10}, Millis{30}}), "t10 t20 p25 ");
+  EXPECT_EQ(refs({Millis{11}, std::nullopt}), "t20 t30 p25 ");
+  EXPECT_EQ(refs({std::nullopt, Millis{10}}), "p5 ");
+  EXPECT_EQ(refs({Millis{20}, Millis{20}}), "");
 }
 
 }  // namespace
