@@ -1,6 +1,8 @@
 // Users, credentials, public keys, configurations, credits, notifications, meters.
 // NECTAR-V1.md §3.2–3.7; stsvend extras (credential creation, meter registry) in docs/api.md.
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <set>
 
 #include <boost/json.hpp>
@@ -20,8 +22,8 @@ Result<std::optional<std::string>> opt_text(const boost::json::object& o, std::s
   return scalar_text(o, field);
 }
 
-// A bound of GET /v1/transactions' window: a date (its midnight, UTC) or an instant as token_id takes
-// it, in Unix milliseconds; nullopt when the query has no such parameter.
+// A bound of a listing's window: a date (its midnight, UTC) or an instant as token_id takes it, in Unix
+// milliseconds; nullopt when the query has no such parameter.
 Result<std::optional<service::Millis>> window_bound(const std::string* text, std::string_view field) {
   if (text == nullptr) return std::optional<service::Millis>();
   const bool date_only = text->size() == 10;
@@ -31,6 +33,18 @@ Result<std::optional<service::Millis>> window_bound(const std::string* text, std
                                           "(UTC unless it has an offset, written %2B03:00 in a query)");
   }
   return std::optional<service::Millis>(*seconds * 1000);
+}
+
+// stsvend extension of the listings that grow with every vend (transactions, notifications): the
+// `from` (inclusive) and `to` (exclusive) query parameters. docs/api.md "Listing windows".
+Result<service::TimeRange> listing_window(const std::string* from_text, const std::string* to_text) {
+  service::TimeRange range;
+  STSVEND_ASSIGN_OR_RETURN(range.from, window_bound(from_text, "from"));
+  STSVEND_ASSIGN_OR_RETURN(range.to, window_bound(to_text, "to"));
+  if (range.from && range.to && *range.to <= *range.from) {
+    return Status::InvalidArgument("to", "must be later than from");
+  }
+  return range;
 }
 
 }  // namespace
@@ -260,28 +274,35 @@ Reply NectarApi::get_credits(Ctx& c) {
   return envelope_data("Successfully retrieved credits", c.request_id, credits_json(*s));
 }
 
-// stsvend extension: `from` (inclusive) and `to` (exclusive) narrow both lists to a window, so that a
-// reconciliation reads one day instead of the tenant's whole history. docs/api.md.
+// stsvend extension: a from/to window (listing_window) narrows both lists, so that a reconciliation
+// reads one day instead of the tenant's whole history.
 Reply NectarApi::get_transactions(Ctx& c) {
-  service::TimeRange range;
-  auto from = window_bound(c.q("from"), "from");
-  if (!from.ok()) return error(c, from.status());
-  auto to = window_bound(c.q("to"), "to");
-  if (!to.ok()) return error(c, to.status());
-  range.from = *from;
-  range.to = *to;
-  if (range.from && range.to && *range.to <= *range.from) {
-    return error(c, Status::InvalidArgument("to", "must be later than from"));
-  }
-  auto s = service_.transactions(c.caller.user_ref, range);
+  auto range = listing_window(c.q("from"), c.q("to"));
+  if (!range.ok()) return error(c, range.status());
+  auto s = service_.transactions(c.caller.user_ref, *range);
   if (!s.ok()) return error(c, s.status());
   return envelope_data("Successfully retrieved transactions", c.request_id, credits_json(*s));
 }
 
 // --- Notifications
 
+// stsvend extension: a from/to window (listing_window) and `limit`, the newest N: every vend adds a
+// notification, and an inbox needs the latest ones, not the tenant's history.
 Reply NectarApi::get_notifications(Ctx& c) {
-  auto list = service_.list_notifications(c.caller.user_ref);
+  service::NotificationQuery query;
+  auto range = listing_window(c.q("from"), c.q("to"));
+  if (!range.ok()) return error(c, range.status());
+  query.range = *range;
+  if (const std::string* limit = c.q("limit")) {
+    constexpr std::uint32_t kMaxLimit = 100'000;
+    std::uint32_t n = 0;
+    const auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc() || end != limit->data() + limit->size() || n == 0 || n > kMaxLimit) {
+      return error(c, Status::InvalidArgument("limit", "must be a whole number from 1 to " + std::to_string(kMaxLimit)));
+    }
+    query.newest = n;
+  }
+  auto list = service_.list_notifications(c.caller.user_ref, query);
   if (!list.ok()) return error(c, list.status());
   boost::json::array arr;
   for (const auto& n : *list) arr.push_back(notification_json(n));

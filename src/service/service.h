@@ -43,6 +43,7 @@ using store::Purchase;
 using store::Consumption;
 using store::CreditsSummary;
 using store::TimeRange;
+using store::NotificationQuery;
 using store::Notification;
 using store::Subscriber;
 using store::Utility;
@@ -374,7 +375,9 @@ class Service {
   virtual Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) = 0;
 
   // --- Notifications
-  virtual Result<std::vector<Notification>> list_notifications(std::string_view user_ref) = 0;
+  // Newest first; `query` narrows them to a window and caps their number.
+  virtual Result<std::vector<Notification>> list_notifications(std::string_view user_ref,
+                                                                const NotificationQuery& query) = 0;
   virtual Status set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                        Millis ts_ms) = 0;
 

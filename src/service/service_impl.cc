@@ -748,9 +748,10 @@ Result<CreditsSummary> ServiceImpl::transactions(std::string_view user_ref, cons
 
 // ---------------------------------------------------------------- notifications
 
-Result<std::vector<Notification>> ServiceImpl::list_notifications(std::string_view user_ref) {
+Result<std::vector<Notification>> ServiceImpl::list_notifications(std::string_view user_ref,
+                                                                  const NotificationQuery& query) {
   STSVEND_READ_LEASE(lease);
-  return lease->repo().list_notifications(user_ref);
+  return lease->repo().list_notifications(user_ref, query);
 }
 
 Status ServiceImpl::set_notification_read(std::string_view user_ref, std::string_view ref, bool read, Millis ts_ms) {

@@ -94,7 +94,8 @@ class ServiceImpl final : public Service {
   Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) override;
   Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) override;
 
-  Result<std::vector<Notification>> list_notifications(std::string_view user_ref) override;
+  Result<std::vector<Notification>> list_notifications(std::string_view user_ref,
+                                                        const NotificationQuery& query) override;
   Status set_notification_read(std::string_view user_ref, std::string_view ref, bool read, Millis ts_ms) override;
 
   std::string server_public_key_pem() const override;

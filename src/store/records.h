@@ -150,6 +150,13 @@ struct TimeRange {
   std::optional<Millis> to;
 };
 
+// Which notifications to list: those dated inside `range`, newest first, at most `newest` of them
+// (all when absent).
+struct NotificationQuery {
+  TimeRange range;
+  std::optional<std::uint32_t> newest;
+};
+
 struct CreditsSummary {
   Units credits = 0;
   std::vector<Purchase> purchases;        // filled when with_lists

@@ -124,7 +124,8 @@ class Repository {
 
   // Notifications
   virtual Status insert_notification(const Notification& notification) = 0;
-  virtual Result<std::vector<Notification>> list_notifications(std::string_view user_ref) = 0;
+  virtual Result<std::vector<Notification>> list_notifications(std::string_view user_ref,
+                                                                const NotificationQuery& query) = 0;
   virtual Result<bool> set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                              std::optional<Millis> read_date) = 0;
 

@@ -529,8 +529,9 @@ TEST_F(ApiIntegration, AccountResources) {
 }
 
 // stsvend extension: GET /v1/transactions?from=&to= narrows both lists to a half-open window; a bound
-// that does not parse, or an empty window, is refused naming the parameter.
-TEST_F(ApiIntegration, TransactionsWindow) {
+// that does not parse, or an empty window, is refused naming the parameter. GET /v1/notifications takes
+// the same window and `limit`, the newest N.
+TEST_F(ApiIntegration, ListingWindows) {
   auto vend = call("POST", "/v1/tokens", credit_body(*a_, "47500150322", "2", true), *a_);
   ASSERT_EQ(vend.code(), 200) << vend.body;
   const std::string token_ref(vend.data().as_array()[0].at("ref").as_string());
@@ -567,6 +568,27 @@ TEST_F(ApiIntegration, TransactionsWindow) {
   }
   EXPECT_EQ(call("GET", "/v1/transactions?from=2000-01-01", "", *b_).body.find(token_ref), std::string::npos)
       << "B's window holds none of A's rows";
+
+  const auto notes = [&](const std::string& query) {
+    auto n = call("GET", "/v1/notifications?" + query, "", *a_);
+    EXPECT_EQ(n.code(), 200) << query << ": " << n.body;
+    return n.code() == 200 ? n.data().as_array() : boost::json::array();
+  };
+  const auto every = notes("");
+  ASSERT_GE(every.size(), 2u) << "the vend above and the fixture's configuration";
+  const auto newest = notes("limit=1");
+  ASSERT_EQ(newest.size(), 1u);
+  EXPECT_EQ(newest[0], every[0]);
+  EXPECT_EQ(newest[0].at("type").as_string(), "GENERATE_TOKEN");
+  EXPECT_EQ(notes("limit=100000&from=" + sts::format_instant(now - 3600)), every);
+  EXPECT_TRUE(notes("from=" + sts::format_instant(now + 3600)).empty());
+  for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
+           {"limit=0", "limit"}, {"limit=100001", "limit"}, {"limit=-1", "limit"}, {"limit=1.5", "limit"},
+           {"limit=", "limit"}, {"from=soon", "from"}, {"from=2026-11-24&to=2026-11-23", "to"}}) {
+    auto bad = call("GET", "/v1/notifications?" + query, "", *a_);
+    EXPECT_EQ(bad.code(), 400) << query << ": " << bad.body;
+    EXPECT_EQ(bad.field(), field) << query << ": " << bad.body;
+  }
 }
 
 // The NECTAR-V1 §3.5.1 upload, made the way the SDK/openssl recipe makes it, then a vend with it.

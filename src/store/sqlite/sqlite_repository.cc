@@ -568,22 +568,25 @@ Status SqliteRepository::insert_notification(const Notification& n) {
   return s.run();
 }
 
-Result<std::vector<Notification>> SqliteRepository::list_notifications(std::string_view user_ref) {
+Result<std::vector<Notification>> SqliteRepository::list_notifications(std::string_view user_ref,
+                                                                      const NotificationQuery& query) {
   // Stored notifications, and one derived GENERATE_TOKEN notification per token set (its first
   // token), whose read state lives in notification_reads (schema migration 2).
   PREPARE(s,
           "SELECT ref, user_ref, subject, text, type, affected, read, read_date, created_date FROM notifications "
-          "WHERE user_ref = ?1 "
+          "WHERE user_ref = ?1 AND created_date >= ?2 AND created_date < ?3 "
           "UNION ALL "
           "SELECT t.set_ref, t.user_ref, 'Token generated', 'Generated ' || "
           "(SELECT COUNT(*) FROM tokens s WHERE s.user_ref = t.user_ref AND s.set_ref = t.set_ref) || "
           "' token(s) for meter ' || t.meter_no || ' [Request-ID: ' || t.request_id || ']', 'GENERATE_TOKEN', t.ref, "
           "COALESCE(r.read, 0), r.read_date, t.created_at "
           "FROM tokens t LEFT JOIN notification_reads r ON r.ref = t.set_ref AND r.user_ref = t.user_ref "
-          "WHERE t.user_ref = ?1 AND t.set_index = 0 "
-          // Newest first; refs are time-ordered ids, so they order one millisecond's rows too.
-          "ORDER BY 9 DESC, 1 DESC");
-  s.bind(1, user_ref);
+          "WHERE t.user_ref = ?1 AND t.set_index = 0 AND t.created_at >= ?2 AND t.created_at < ?3 "
+          // Newest first; refs are time-ordered ids, so they order one millisecond's rows too. Both
+          // halves come in date order from their indexes (tokens_user_created), so a LIMIT stops early.
+          "ORDER BY 9 DESC, 1 DESC LIMIT ?4");
+  s.bind(1, user_ref).bind(2, range_from(query.range)).bind(3, range_to(query.range));
+  s.bind(4, query.newest ? static_cast<std::int64_t>(*query.newest) : std::int64_t{-1});  // -1: no limit
   return all_rows(s, read_notification);
 }
 

@@ -65,7 +65,8 @@ class SqliteRepository final : public Repository {
   Result<std::int64_t> prune_nonces(Millis seen_before) override;
 
   Status insert_notification(const Notification& notification) override;
-  Result<std::vector<Notification>> list_notifications(std::string_view user_ref) override;
+  Result<std::vector<Notification>> list_notifications(std::string_view user_ref,
+                                                        const NotificationQuery& query) override;
   Result<bool> set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                      std::optional<Millis> read_date) override;
 

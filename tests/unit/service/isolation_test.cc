@@ -93,14 +93,14 @@ TEST_F(IsolationTest, PublicKeysAndNotifications) {
   expect_not_found(svc_->set_public_key_active(b_, a_key->ref, true), "ref");
   EXPECT_TRUE(svc_->list_public_keys(a_, true)->empty()) << "A's key stayed deactivated";
   EXPECT_TRUE(svc_->list_public_keys(b_, false)->empty());
-  const Notification a_note = svc_->list_notifications(a_)->front();
+  const Notification a_note = svc_->list_notifications(a_, {})->front();
   expect_not_found(svc_->set_notification_read(b_, a_note.ref, true, 1), "notification_ref");
   {
-    auto list = svc_->list_notifications(b_);
+    auto list = svc_->list_notifications(b_, {});
     ASSERT_TRUE(list.ok());
     for (const auto& n : *list) EXPECT_EQ(n.user_ref, b_);
   }
-  EXPECT_FALSE(svc_->list_notifications(a_)->front().read);
+  EXPECT_FALSE(svc_->list_notifications(a_, {})->front().read);
 }
 
 TEST_F(IsolationTest, CreditsAndIdempotencyKeys) {

@@ -425,7 +425,7 @@ TEST_F(ServiceTest, NotificationsAreWrittenWithTheirActions) {
   const std::string config = add_config(alice);
   ASSERT_TRUE(svc_->set_configuration_active(alice, config, false).ok());
   ASSERT_TRUE(svc_->set_configuration_active(alice, config, true).ok());
-  auto list = svc_->list_notifications(alice);
+  auto list = svc_->list_notifications(alice, {});
   ASSERT_TRUE(list.ok());
   std::vector<std::string> types;
   for (const auto& n : *list) types.push_back(n.type);
@@ -435,11 +435,11 @@ TEST_F(ServiceTest, NotificationsAreWrittenWithTheirActions) {
   EXPECT_EQ(n.affected, config);
   EXPECT_FALSE(n.read);
   ASSERT_TRUE(svc_->set_notification_read(alice, n.ref, true, 1234).ok());
-  auto after = svc_->list_notifications(alice);
+  auto after = svc_->list_notifications(alice, {});
   EXPECT_TRUE(after->front().read);
   EXPECT_EQ(after->front().read_date, 1234);
   ASSERT_TRUE(svc_->set_notification_read(alice, n.ref, false, 99).ok());
-  EXPECT_FALSE(svc_->list_notifications(alice)->front().read_date.has_value());
+  EXPECT_FALSE(svc_->list_notifications(alice, {})->front().read_date.has_value());
   EXPECT_EQ(svc_->set_notification_read(alice, "nope", true, 1).field(), "notification_ref");
 }
 

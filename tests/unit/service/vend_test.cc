@@ -75,7 +75,7 @@ TEST_F(VendTest, ChargesPricePerTokenWithOneConsumptionEach) {
   ASSERT_EQ(c->consumptions.size(), 1u);
   EXPECT_EQ(c->consumptions[0].units, kUnitScale);
   EXPECT_EQ(c->consumptions[0].token_ref, res->tokens[0].ref);
-  EXPECT_EQ(svc_->list_notifications(user_)->front().type, "GENERATE_TOKEN");
+  EXPECT_EQ(svc_->list_notifications(user_, {})->front().type, "GENERATE_TOKEN");
 }
 
 TEST_F(VendTest, InsufficientCreditsWritesNothing) {
@@ -90,7 +90,7 @@ TEST_F(VendTest, InsufficientCreditsWritesNothing) {
   EXPECT_TRUE(svc_->credits(poor, true)->consumptions.empty());
   EXPECT_EQ(balance(poor), 0);
   {
-    auto list = svc_->list_notifications(poor);
+    auto list = svc_->list_notifications(poor, {});
     ASSERT_TRUE(list.ok());
     for (const auto& n : *list) EXPECT_NE(n.type, "GENERATE_TOKEN");
   }
@@ -337,7 +337,7 @@ TEST_F(VendTest, DecodeFindsOwnTokensAndDecodesAnyToken) {
   EXPECT_EQ(d->outcome.token.tid, res->tokens[0].tid);
   ASSERT_TRUE(d->record.has_value());
   EXPECT_EQ(d->record->ref, res->tokens[0].ref);
-  EXPECT_EQ(svc_->list_notifications(user_)->front().type, "DECODE_TOKEN");
+  EXPECT_EQ(svc_->list_notifications(user_, {})->front().type, "DECODE_TOKEN");
 
   auto other_meter = svc_->decode(user_, config_, "01234567890", res->tokens[0].token_no);
   ASSERT_TRUE(other_meter.ok());

@@ -256,7 +256,7 @@ TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
   EXPECT_EQ((*consumptions)[0].units, 10000);
   EXPECT_EQ((*consumptions)[1].units, 25000);
 
-  auto notes = repo.list_notifications("u");
+  auto notes = repo.list_notifications("u", {});
   ASSERT_TRUE(notes.ok());
   ASSERT_EQ(notes->size(), 3u);
   EXPECT_EQ((*notes)[0].ref, "t2");  // newest first; derived ones are named by their set
@@ -272,7 +272,7 @@ TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
   ASSERT_TRUE(read.ok());
   EXPECT_TRUE(*read);
   EXPECT_FALSE(*repo.set_notification_read("someone-else", "t2", true, Millis{30}));
-  EXPECT_TRUE((*repo.list_notifications("u"))[0].read);
+  EXPECT_TRUE((*repo.list_notifications("u", {}))[0].read);
 
   auto meter = repo.find_meter("u", "01234567890");
   ASSERT_TRUE(meter.ok());
@@ -301,8 +301,8 @@ TEST(SchemaMigration, ThreeAddsOssTablesToAnExistingDatabase) {
   EXPECT_TRUE(repo.find_subscriber("u", "s1")->has_value());
 }
 
-// Migration 4 indexes a tenant's tokens by date; the transactions window reads through it, half-open:
-// from is inclusive, to exclusive, and either may be absent.
+// Migration 4 indexes a tenant's tokens by date; the transactions and notifications windows read through
+// it, half-open: from is inclusive, to exclusive, and either may be absent.
 TEST(SchemaMigration, FourIndexesTokensByDateForTheTransactionsWindow) {
   testing::TempDir dir;
   auto c = Connection::open(dir.path() / "v3.db", false);
@@ -347,6 +347,20 @@ TEST(SchemaMigration, FourIndexesTokensByDateForTheTransactionsWindow) {
   EXPECT_EQ(refs({Millis{11}, std::nullopt}), "t20 t30 p25 ");
   EXPECT_EQ(refs({std::nullopt, Millis{10}}), "p5 ");
   EXPECT_EQ(refs({Millis{20}, Millis{20}}), "");
+
+  // Notifications: the three token sets' derived ones, newest first, windowed and capped.
+  const auto notes = [&](const TimeRange& range, std::optional<std::uint32_t> newest) {
+    auto list = repo.list_notifications("u", NotificationQuery{range, newest});
+    EXPECT_TRUE(list.ok());
+    std::string out;
+    for (const auto& n : *list) out += n.ref + " ";
+    return out;
+  };
+  EXPECT_EQ(notes({}, std::nullopt), "t30 t20 t10 ");
+  EXPECT_EQ(notes({}, 2u), "t30 t20 ");
+  EXPECT_EQ(notes({Millis{10}, Millis{30}}, std::nullopt), "t20 t10 ");
+  EXPECT_EQ(notes({Millis{10}, Millis{30}}, 1u), "t20 ");
+  EXPECT_EQ(notes({Millis{31}, std::nullopt}, 5u), "");
 }
 
 }  // namespace
