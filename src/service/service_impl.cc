@@ -313,15 +313,11 @@ void ServiceImpl::consume_nonce_async(std::string key, std::string nonce, std::f
   }
   const Millis t = now();
   const Millis ttl = options_.nonce_ttl_seconds * 1000;
-  // Prune at most once a minute, inside a regular nonce job, so the table stays bounded.
-  Millis last = last_nonce_prune_.load();
-  const bool prune = t - last >= 60'000 && last_nonce_prune_.compare_exchange_strong(last, t);
   auto fresh = std::make_shared<bool>(false);
   db_->write_async(
-      [key = std::move(key), nonce = std::move(nonce), t, ttl, prune, fresh](Repository& repo) -> Status {
-        if (prune) STSVEND_RETURN_IF_ERROR(repo.prune_nonces(t - ttl).status());
+      [this, key = std::move(key), nonce = std::move(nonce), t, ttl, fresh](Repository& repo) -> Status {
         STSVEND_ASSIGN_OR_RETURN(*fresh, repo.record_nonce(key, nonce, t, ttl));
-        return Status::Ok();
+        return prune_expired_nonces(repo, t);
       },
       [fresh, done = std::move(done)](Status written) {
         if (!written.ok()) return done(std::move(written));

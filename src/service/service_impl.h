@@ -130,7 +130,8 @@ class ServiceImpl final : public Service {
   };
   Status run_vend_job(store::Repository& repo, VendState& state);
   Result<VendPlan> plan_vend(store::Repository& repo, VendState& state);
-  Status prune_nonces_if_due(store::Repository& repo, Millis t);
+  // Inside every job that records a nonce (writer thread): deletes a bounded number of expired ones.
+  Status prune_expired_nonces(store::Repository& repo, Millis t);
   Result<std::optional<VendResult>> replay_from_snapshot(const VendRequest& req);
   void answer_after_nonce(const VendRequest& req, Result<VendResult> answer,
                           std::function<void(Result<VendResult>)> done);
@@ -148,11 +149,10 @@ class ServiceImpl final : public Service {
   std::unordered_map<std::string, std::shared_ptr<const AuthCredential>> auth_cache_;
   std::uint64_t auth_generation_ = 0;  // bumped on every invalidation; stale fills are dropped
 
-  std::atomic<Millis> last_nonce_prune_{0};
-
   // Writer thread only (touched inside write jobs).
   VendLedger ledger_;
-  Millis last_vend_nonce_prune_ = 0;
+  Millis next_nonce_prune_ = 0;       // when expired nonces are looked for next
+  bool nonce_prune_backlog_ = false;  // the last prune hit its limit: more expired rows wait
 };
 
 }  // namespace stsvend::service

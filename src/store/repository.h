@@ -120,7 +120,8 @@ class Repository {
   // at or after now - ttl. A sighting older than the TTL is overwritten.
   virtual Result<bool> record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
                                     Millis ttl) = 0;
-  virtual Result<std::int64_t> prune_nonces(Millis seen_before) = 0;
+  // Deletes up to `max_rows` of the nonces seen before `seen_before`, oldest first; returns how many.
+  virtual Result<std::int64_t> prune_nonces(Millis seen_before, std::int64_t max_rows) = 0;
 
   // Notifications
   virtual Status insert_notification(const Notification& notification) = 0;

@@ -550,9 +550,12 @@ Result<bool> SqliteRepository::record_nonce(std::string_view credential_key, std
   return db_.changes() > 0;
 }
 
-Result<std::int64_t> SqliteRepository::prune_nonces(Millis seen_before) {
-  PREPARE(s, "DELETE FROM nonces WHERE seen_at < ?");
-  s.bind(1, seen_before);
+Result<std::int64_t> SqliteRepository::prune_nonces(Millis seen_before, std::int64_t max_rows) {
+  // The oldest first through nonces_seen; each is then deleted by its key.
+  PREPARE(s,
+          "DELETE FROM nonces WHERE (credential_key, nonce) IN "
+          "(SELECT credential_key, nonce FROM nonces WHERE seen_at < ?1 ORDER BY seen_at LIMIT ?2)");
+  s.bind(1, seen_before).bind(2, max_rows);
   STSVEND_RETURN_IF_ERROR(s.run());
   return db_.changes();
 }

@@ -62,7 +62,7 @@ class SqliteRepository final : public Repository {
 
   Result<bool> record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
                             Millis ttl) override;
-  Result<std::int64_t> prune_nonces(Millis seen_before) override;
+  Result<std::int64_t> prune_nonces(Millis seen_before, std::int64_t max_rows) override;
 
   Status insert_notification(const Notification& notification) override;
   Result<std::vector<Notification>> list_notifications(std::string_view user_ref,

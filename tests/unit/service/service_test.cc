@@ -12,6 +12,7 @@
 #include <botan/x509_key.h>
 
 #include "service_fixture.h"
+#include "store/sqlite/connection.h"
 
 namespace stsvend::service {
 namespace {
@@ -292,6 +293,28 @@ TEST_F(ServiceTest, NonceIsRefusedWithinTtlAcrossRestartsAndPruned) {
   clock_ += 1;
   EXPECT_TRUE(svc_->consume_nonce("key-1", "n1").ok());
   EXPECT_EQ(svc_->consume_nonce("key-1", "").field(), "nonce");
+}
+
+// Expired nonces are deleted a bounded number per job (8), so a request after a quiet quarter of an
+// hour does not pay for the whole burst before it; the backlog drains over the next jobs.
+TEST_F(ServiceTest, ExpiredNoncesArePrunedInBoundedSteps) {
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(svc_->consume_nonce("key-1", "burst-" + std::to_string(i)).ok());
+  auto db = store::sqlite::Connection::open(data_dir_ / "stsvend.db", /*read_only=*/true);
+  ASSERT_TRUE(db.ok());
+  const auto stored = [&] {
+    auto count = (*db)->prepare("SELECT COUNT(*) FROM nonces");
+    EXPECT_TRUE(count.ok() && *count->step());
+    return count->i64(0);
+  };
+  EXPECT_EQ(stored(), 20);
+  clock_ += 900'001;  // the whole burst has expired
+  ASSERT_TRUE(svc_->consume_nonce("key-1", "after-1").ok());
+  EXPECT_EQ(stored(), 20 - 8 + 1);
+  ASSERT_TRUE(svc_->consume_nonce("key-1", "after-2").ok());
+  EXPECT_EQ(stored(), 20 - 16 + 2);
+  ASSERT_TRUE(svc_->consume_nonce("key-1", "after-3").ok());
+  EXPECT_EQ(stored(), 3) << "the backlog is gone; the fresh nonces stay";
+  EXPECT_EQ(svc_->consume_nonce("key-1", "after-1").code(), Status::Code::kAlreadyExists);
 }
 
 TEST_F(ServiceTest, PublicKeys) {

@@ -126,7 +126,12 @@ TEST_F(RepositoryTest, NonceFreshnessFollowsTtl) {
   EXPECT_FALSE(*repo_->record_nonce("k", "n", 1500, 500));   // seen at 1000 >= 1500 - 500
   EXPECT_TRUE(*repo_->record_nonce("k", "n", 1501, 500));    // older than the TTL: fresh again
   EXPECT_TRUE(*repo_->record_nonce("k2", "n", 1501, 500));   // nonces are per credential key
-  EXPECT_EQ(*repo_->prune_nonces(1502), 2);
+  EXPECT_TRUE(*repo_->record_nonce("k3", "n", 1700, 500));
+  EXPECT_EQ(*repo_->prune_nonces(1600, 1), 1) << "at most max_rows";
+  EXPECT_EQ(*repo_->prune_nonces(1600, 5), 1);
+  EXPECT_EQ(*repo_->prune_nonces(1600, 5), 0);
+  EXPECT_FALSE(*repo_->record_nonce("k3", "n", 1800, 500)) << "a nonce seen at or after the cutoff stays";
+  EXPECT_EQ(*repo_->prune_nonces(2201, 5), 1);
 }
 
 TEST_F(RepositoryTest, TenantScopedLookups) {
