@@ -298,7 +298,8 @@ Reply NectarApi::get_notifications(Ctx& c) {
     std::uint32_t n = 0;
     const auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
     if (ec != std::errc() || end != limit->data() + limit->size() || n == 0 || n > kMaxLimit) {
-      return error(c, Status::InvalidArgument("limit", "must be a whole number from 1 to " + std::to_string(kMaxLimit)));
+      return error(c,
+                   Status::InvalidArgument("limit", "must be a whole number from 1 to " + std::to_string(kMaxLimit)));
     }
     query.newest = n;
   }

@@ -542,8 +542,8 @@ TEST_F(ApiIntegration, ListingWindows) {
     EXPECT_EQ(tx.code(), 200) << query << ": " << tx.body;
     std::string refs;
     if (tx.code() != 200) return refs;
-    for (const auto& p : tx.data().at("purchases").as_array()) refs += "p:" + std::string(p.at("ref").as_string()) + " ";
-    for (const auto& x : tx.data().at("consumptions").as_array()) refs += "c:" + std::string(x.at("ref").as_string()) + " ";
+    for (const auto& p : tx.data().at("purchases").as_array()) refs += "p:" + std::string(p.at("ref").as_string());
+    for (const auto& x : tx.data().at("consumptions").as_array()) refs += "c:" + std::string(x.at("ref").as_string());
     return refs;
   };
   const std::string all = listed("");

@@ -241,9 +241,10 @@ CREATE TABLE oss_meters (
 CREATE INDEX oss_meters_utility ON oss_meters(user_ref, utility_ref);
 )sql";
 
-// Migration 4: a tenant's consumptions (its tokens) by date, for GET /v1/transactions and its
-// from/to window: without it every listing sorted all of the tenant's tokens. A vend's entry lands at the right edge of its tenant's range
-// (created_at increases), on a page the batch's other vends of that tenant touch too.
+// Migration 4: a tenant's tokens by date, for the consumptions of GET /v1/transactions, the derived
+// notifications of GET /v1/notifications and their from/to windows: without it every listing sorted all
+// of the tenant's tokens. A vend's entry lands at the right edge of its tenant's range (created_at
+// increases), on a page the batch's other vends of that tenant touch too.
 constexpr const char* kMigration4 = R"sql(
 CREATE INDEX tokens_user_created ON tokens(user_ref, created_at);
 )sql";

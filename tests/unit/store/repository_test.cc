@@ -229,16 +229,24 @@ TEST_F(RepositoryTest, OssResourcesAreTenantScoped) {
   EXPECT_FALSE((*repo_->find_oss_meter("u-a", "m1"))->activated);
 }
 
+// A database migrated up to schema `version` and holding the rows `seed_sql` inserts, as an older
+// stsvend left it: the start of a migration test.
+std::unique_ptr<Connection> database_at_version(const testing::TempDir& dir, int version, std::string_view seed_sql) {
+  auto c = Connection::open(dir.path() / ("v" + std::to_string(version) + ".db"), false);
+  EXPECT_TRUE(c.ok());
+  if (!c.ok()) return nullptr;
+  EXPECT_TRUE(migrate(**c, version).ok());
+  const Status seeded = (*c)->exec(seed_sql);
+  EXPECT_TRUE(seeded.ok()) << seeded.message() << " " << seeded.detail();
+  return seeded.ok() ? std::move(c).value() : nullptr;
+}
+
 // Migration 2 moves a vend's bookkeeping into its token rows: consumptions become token prices,
 // stored GENERATE_TOKEN notifications become derived ones (keeping their read state), and a
 // meter's last TID is derived from its tokens.
 TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
   testing::TempDir dir;
-  auto c = Connection::open(dir.path() / "v1.db", false);
-  ASSERT_TRUE(c.ok());
-  Connection& db = **c;
-  ASSERT_TRUE(migrate(db, 1).ok());
-  ASSERT_TRUE(db.exec(R"sql(
+  auto opened = database_at_version(dir, 1, R"sql(
     INSERT INTO users VALUES ('u', 'F', 'L', 'alice', 'x@y.zz', '', NULL, 'h', 1, 0, 1);
     INSERT INTO meters VALUES ('u', '01234567890', 'c', 41, 0, 1, 2, 123456, 1, 255, '600727', 0, 1);
     INSERT INTO tokens VALUES ('t1', 'u', 'c', '01234567890', '11111111111111111111', 'Electricity_00', 0, 0,
@@ -250,7 +258,9 @@ TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
     INSERT INTO notifications VALUES ('n1', 'u', 'Token generated', 'x', 'GENERATE_TOKEN', 't1', 1, 15, 10);
     INSERT INTO notifications VALUES ('n2', 'u', 'Token generated', 'x', 'GENERATE_TOKEN', 't2', 0, NULL, 20);
     INSERT INTO notifications VALUES ('n3', 'u', 'Config added', 'y', 'ADD_CONFIG', 'c', 0, NULL, 5);
-  )sql").ok());
+  )sql");
+  ASSERT_NE(opened, nullptr);
+  Connection& db = *opened;
   ASSERT_TRUE(migrate(db).ok());
   SqliteRepository repo(db);
 
@@ -288,11 +298,10 @@ TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
 // Migration 3 adds the J24 tables to a database written at version 2, keeping its rows.
 TEST(SchemaMigration, ThreeAddsOssTablesToAnExistingDatabase) {
   testing::TempDir dir;
-  auto c = Connection::open(dir.path() / "v2.db", false);
-  ASSERT_TRUE(c.ok());
-  Connection& db = **c;
-  ASSERT_TRUE(migrate(db, 2).ok());
-  ASSERT_TRUE(db.exec("INSERT INTO users VALUES ('u', 'F', 'L', 'alice', 'x@y.zz', '', NULL, 'h', 1, 0, 1);").ok());
+  auto opened = database_at_version(dir, 2,
+                                    "INSERT INTO users VALUES ('u', 'F', 'L', 'alice', 'x@y.zz', '', NULL, 'h', 1, 0, 1);");
+  ASSERT_NE(opened, nullptr);
+  Connection& db = *opened;
   SqliteRepository repo(db);
   Subscriber s;
   s.ref = "s1";
@@ -310,11 +319,7 @@ TEST(SchemaMigration, ThreeAddsOssTablesToAnExistingDatabase) {
 // it, half-open: from is inclusive, to exclusive, and either may be absent.
 TEST(SchemaMigration, FourIndexesTokensByDateForTheTransactionsWindow) {
   testing::TempDir dir;
-  auto c = Connection::open(dir.path() / "v3.db", false);
-  ASSERT_TRUE(c.ok());
-  Connection& db = **c;
-  ASSERT_TRUE(migrate(db, 3).ok());
-  ASSERT_TRUE(db.exec(R"sql(
+  auto opened = database_at_version(dir, 3, R"sql(
     INSERT INTO users VALUES ('u', 'F', 'L', 'alice', 'x@y.zz', '', NULL, 'h', 1, 0, 1);
     INSERT INTO users VALUES ('v', 'F', 'L', 'bob', 'b@y.zz', '', NULL, 'h', 1, 0, 1);
     INSERT INTO tokens (ref, user_ref, config_ref, meter_no, token_no, token_type, token_class, subclass, tid,
@@ -324,7 +329,9 @@ TEST(SchemaMigration, FourIndexesTokensByDateForTheTransactionsWindow) {
              ('t20', 'u', 'c', '01234567890', '3', 'Electricity_00', 0, 0, 2, 0, 't20', 0, 'r', 20, 10000),
              ('v20', 'v', 'c', '01234567890', '4', 'Electricity_00', 0, 0, 2, 0, 'v20', 0, 'r', 20, 10000);
     INSERT INTO purchases VALUES ('p5', 'u', 1, 1, 'KES', 5), ('p25', 'u', 1, 1, 'KES', 25);
-  )sql").ok());
+  )sql");
+  ASSERT_NE(opened, nullptr);
+  Connection& db = *opened;
   ASSERT_TRUE(migrate(db).ok());
   EXPECT_EQ(schema_version(), 4);
   {
