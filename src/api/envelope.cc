@@ -51,6 +51,17 @@ Reply envelope_raw_data(std::string_view message, const std::string& request_id,
   return Reply{200, 200, "application/json", write_json(body), {}};
 }
 
+WrittenEnvelope::WrittenEnvelope(std::string_view message, const std::string& request_id)
+    : text_(R"({"status":)") {
+  append_json(status_object(200, message, request_id), text_);
+  text_ += R"(,"data":{"data":)";
+}
+
+Reply WrittenEnvelope::finish() && {
+  text_ += "}}";
+  return Reply{200, 200, "application/json", std::move(text_), {}};
+}
+
 Reply envelope_no_data(std::string_view message, const std::string& request_id) {
   boost::json::object body;
   body["status"] = status_object(200, message, request_id);

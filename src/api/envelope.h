@@ -36,6 +36,18 @@ Reply envelope_data(std::string_view message, const std::string& request_id, boo
 // Success with `data = object` (create-user's data.user_ref, create-meter's data.ref).
 Reply envelope_raw_data(std::string_view message, const std::string& request_id, boost::json::object data,
                         const boost::json::storage_ptr& sp = {});
+// Success whose `data.data` is appended to text() piece by piece: the listings that grow with every
+// vend write their rows as they are read (json_mapping.h *JsonWriter). On an error midway the
+// unfinished envelope is dropped and an error reply sent instead.
+class WrittenEnvelope {
+ public:
+  WrittenEnvelope(std::string_view message, const std::string& request_id);
+  std::string& text() { return text_; }
+  Reply finish() &&;
+
+ private:
+  std::string text_;
+};
 // Success without a data key (activate, deactivate, update, delete).
 Reply envelope_no_data(std::string_view message, const std::string& request_id);
 // An application error: HTTP 200, status.code by nectar_code_for; Unauthenticated/PermissionDenied

@@ -271,7 +271,11 @@ Reply NectarApi::delete_configuration(Ctx& c) {
 Reply NectarApi::get_credits(Ctx& c) {
   auto s = service_.credits(c.caller.user_ref, false);
   if (!s.ok()) return error(c, s.status());
-  return envelope_data("Successfully retrieved credits", c.request_id, credits_json(*s));
+  WrittenEnvelope reply("Successfully retrieved credits", c.request_id);
+  TransactionsJsonWriter writer(reply.text());
+  writer.sink().balance(s->credits);  // and empty lists, the shape of the transactions answer
+  writer.finish();
+  return std::move(reply).finish();
 }
 
 // stsvend extension: a from/to window (listing_window) narrows both lists, so that a reconciliation
@@ -279,9 +283,12 @@ Reply NectarApi::get_credits(Ctx& c) {
 Reply NectarApi::get_transactions(Ctx& c) {
   auto range = listing_window(c.q("from"), c.q("to"));
   if (!range.ok()) return error(c, range.status());
-  auto s = service_.transactions(c.caller.user_ref, *range);
-  if (!s.ok()) return error(c, s.status());
-  return envelope_data("Successfully retrieved transactions", c.request_id, credits_json(*s));
+  WrittenEnvelope reply("Successfully retrieved transactions", c.request_id);
+  TransactionsJsonWriter writer(reply.text());
+  const Status read = service_.read_transactions(c.caller.user_ref, *range, writer.sink());
+  if (!read.ok()) return error(c, read);
+  writer.finish();
+  return std::move(reply).finish();
 }
 
 // --- Notifications
@@ -303,11 +310,12 @@ Reply NectarApi::get_notifications(Ctx& c) {
     }
     query.newest = n;
   }
-  auto list = service_.list_notifications(c.caller.user_ref, query);
-  if (!list.ok()) return error(c, list.status());
-  boost::json::array arr;
-  for (const auto& n : *list) arr.push_back(notification_json(n));
-  return envelope_data("Successfully retrieved notifications", c.request_id, std::move(arr));
+  WrittenEnvelope reply("Successfully retrieved notifications", c.request_id);
+  NotificationsJsonWriter writer(reply.text());
+  const Status read = service_.read_notifications(c.caller.user_ref, query, writer.sink());
+  if (!read.ok()) return error(c, read);
+  writer.finish();
+  return std::move(reply).finish();
 }
 
 Reply NectarApi::put_notification(Ctx& c) {

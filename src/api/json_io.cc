@@ -164,6 +164,8 @@ std::string write_json(const boost::json::value& v) {
   return out;
 }
 
+void append_json(const boost::json::value& v, std::string& out) { write_value(v, out); }
+
 Result<boost::json::object> parse_json_object(std::string_view body, const boost::json::storage_ptr& sp) {
   std::size_t i = 0;
   while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;

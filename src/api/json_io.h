@@ -18,6 +18,8 @@ namespace stsvend::api {
 // Compact JSON; doubles as the shortest round-trip decimal with at least one fractional digit
 // ("100.0", "98.5"). Integers stay integers. Strings are escaped as Boost.JSON does.
 std::string write_json(const boost::json::value& v);
+// The same text appended to `out`: a long listing is written one row at a time into the reply.
+void append_json(const boost::json::value& v, std::string& out);
 
 // Parses a request body. Empty body → empty object. Errors: InvalidArgument("body", ...).
 // `sp`: where the tree lives (a hot path passes a stack monotonic_resource that outlives the result).

@@ -1,7 +1,10 @@
 // Record → JSON mapping; NECTAR-V1.md §3.1–3.7.
 #include "api/json_mapping.h"
 
+#include <array>
 #include <string>
+
+#include "api/json_io.h"
 
 #include "stsvend/sts/tid.h"
 #include "stsvend/sts/types.h"
@@ -111,37 +114,34 @@ boost::json::object configuration_json(const service::ConfigurationInfo& c, bool
   return o;
 }
 
-boost::json::object credits_json(const service::CreditsSummary& s) {
-  boost::json::object o;
-  o["credits"] = units_json(s.credits);
-  boost::json::array purchases;
-  for (const auto& p : s.purchases) {
-    boost::json::object j;
-    j["ref"] = p.ref;
-    j["user_ref"] = p.user_ref;
-    j["value"] = units_json(p.value);
-    j["units"] = units_json(p.units);
-    j["currency"] = p.currency;
-    j["purchase_date"] = service::format_millis(p.purchase_date);
-    purchases.push_back(std::move(j));
-  }
-  boost::json::array consumptions;
-  for (const auto& c : s.consumptions) {
-    boost::json::object j;
-    j["ref"] = c.ref;
-    j["units"] = units_json(c.units);
-    j["consumption_date"] = service::format_millis(c.consumption_date);
-    j["user_ref"] = c.user_ref;
-    j["token_ref"] = c.token_ref;
-    consumptions.push_back(std::move(j));
-  }
-  o["purchases"] = std::move(purchases);
-  o["consumptions"] = std::move(consumptions);
-  return o;
+namespace {
+
+// One row's object is built in a stack buffer: a listing builds hundreds of thousands of them.
+using RowBuffer = std::array<unsigned char, 1024>;
+
+boost::json::object purchase_json(const service::Purchase& p, const boost::json::storage_ptr& sp) {
+  boost::json::object j(sp);
+  j["ref"] = p.ref;
+  j["user_ref"] = p.user_ref;
+  j["value"] = units_json(p.value);
+  j["units"] = units_json(p.units);
+  j["currency"] = p.currency;
+  j["purchase_date"] = service::format_millis(p.purchase_date);
+  return j;
 }
 
-boost::json::object notification_json(const service::Notification& n) {
-  boost::json::object o;
+boost::json::object consumption_json(const service::Consumption& c, const boost::json::storage_ptr& sp) {
+  boost::json::object j(sp);
+  j["ref"] = c.ref;
+  j["units"] = units_json(c.units);
+  j["consumption_date"] = service::format_millis(c.consumption_date);
+  j["user_ref"] = c.user_ref;
+  j["token_ref"] = c.token_ref;
+  return j;
+}
+
+boost::json::object notification_json(const service::Notification& n, const boost::json::storage_ptr& sp) {
+  boost::json::object o(sp);
   o["ref"] = n.ref;
   o["subject"] = n.subject;
   o["text"] = n.text;
@@ -156,6 +156,54 @@ boost::json::object notification_json(const service::Notification& n) {
   }
   o["created_date"] = service::format_millis(n.created_date);
   return o;
+}
+
+}  // namespace
+
+service::TransactionSink TransactionsJsonWriter::sink() {
+  return {[this](service::Units balance) {
+            out_ += R"({"credits":)";
+            append_json(units_json(balance), out_);
+            out_ += R"(,"purchases":[)";
+          },
+          [this](const service::Purchase& p) {
+            RowBuffer buf;
+            boost::json::monotonic_resource mr(buf.data(), buf.size());
+            add_row(purchase_json(p, &mr));
+          },
+          [this](const service::Consumption& c) {
+            if (!in_consumptions_) start_consumptions();
+            RowBuffer buf;
+            boost::json::monotonic_resource mr(buf.data(), buf.size());
+            add_row(consumption_json(c, &mr));
+          }};
+}
+
+void TransactionsJsonWriter::finish() {
+  if (!in_consumptions_) start_consumptions();
+  out_ += "]}";
+}
+
+void TransactionsJsonWriter::start_consumptions() {
+  out_ += R"(],"consumptions":[)";
+  in_consumptions_ = true;
+  first_row_ = true;
+}
+
+void TransactionsJsonWriter::add_row(const boost::json::value& row) {
+  if (!first_row_) out_ += ',';
+  first_row_ = false;
+  append_json(row, out_);
+}
+
+service::RowSink<service::Notification> NotificationsJsonWriter::sink() {
+  return [this](const service::Notification& n) {
+    if (!first_row_) out_ += ',';
+    first_row_ = false;
+    RowBuffer buf;
+    boost::json::monotonic_resource mr(buf.data(), buf.size());
+    append_json(notification_json(n, &mr), out_);
+  };
 }
 
 boost::json::object meter_json(const service::Meter& m) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include <boost/json.hpp>
 
@@ -21,8 +22,38 @@ boost::json::object credential_json(const service::Credential& c, const std::opt
 boost::json::object public_key_json(const service::PublicKey& k);
 // `detailed` adds the non-secret STS parameters; the vending key is never part of ConfigurationInfo.
 boost::json::object configuration_json(const service::ConfigurationInfo& c, bool detailed);
-boost::json::object credits_json(const service::CreditsSummary& s);
-boost::json::object notification_json(const service::Notification& n);
+// The listings that grow with every vend, written into a reply's text as the service hands their
+// rows over (read_transactions, read_notifications) instead of held as records and a JSON tree: a
+// tenant's history runs to hundreds of thousands of rows.
+//
+// {"credits":…,"purchases":[…],"consumptions":[…]}, appended to `out`; finish() closes it.
+class TransactionsJsonWriter {
+ public:
+  explicit TransactionsJsonWriter(std::string& out) : out_(out) {}
+  service::TransactionSink sink();
+  void finish();
+
+ private:
+  void start_consumptions();
+  void add_row(const boost::json::value& row);
+
+  std::string& out_;
+  bool in_consumptions_ = false;
+  bool first_row_ = true;
+};
+
+// [notification, …], appended to `out`; finish() closes it.
+class NotificationsJsonWriter {
+ public:
+  explicit NotificationsJsonWriter(std::string& out) : out_(out) { out_ += '['; }
+  service::RowSink<service::Notification> sink();
+  void finish() { out_ += ']'; }
+
+ private:
+  std::string& out_;
+  bool first_row_ = true;
+};
+
 boost::json::object meter_json(const service::Meter& m);
 // J24 extras (NECTAR-V1 §3.8). `no` is a JSON integer, `unit_charge` a decimal with a point, and a
 // utility's meters sit at `data.data` inside it (J24 reads them there).

@@ -44,6 +44,8 @@ using store::Consumption;
 using store::CreditsSummary;
 using store::TimeRange;
 using store::NotificationQuery;
+using store::RowSink;
+using store::TransactionSink;
 using store::Notification;
 using store::Subscriber;
 using store::Utility;
@@ -373,11 +375,17 @@ class Service {
   virtual Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) = 0;
   // The balance, and the purchases and consumptions dated inside `range`, oldest first.
   virtual Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) = 0;
+  // The same handed over row by row from one snapshot (balance, purchases, consumptions), for a
+  // caller that writes them out rather than hold a tenant's whole history.
+  virtual Status read_transactions(std::string_view user_ref, const TimeRange& range,
+                                   const TransactionSink& sink) = 0;
 
   // --- Notifications
   // Newest first; `query` narrows them to a window and caps their number.
   virtual Result<std::vector<Notification>> list_notifications(std::string_view user_ref,
                                                                 const NotificationQuery& query) = 0;
+  virtual Status read_notifications(std::string_view user_ref, const NotificationQuery& query,
+                                    const RowSink<Notification>& sink) = 0;
   virtual Status set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                        Millis ts_ms) = 0;
 

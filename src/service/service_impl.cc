@@ -735,11 +735,13 @@ Result<CreditsSummary> ServiceImpl::credits(std::string_view user_ref, bool with
 
 Result<CreditsSummary> ServiceImpl::transactions(std::string_view user_ref, const TimeRange& range) {
   STSVEND_READ_LEASE(lease);
-  CreditsSummary out;
-  STSVEND_ASSIGN_OR_RETURN(out.credits, lease->repo().balance(user_ref));
-  STSVEND_ASSIGN_OR_RETURN(out.purchases, lease->repo().list_purchases(user_ref, range));
-  STSVEND_ASSIGN_OR_RETURN(out.consumptions, lease->repo().list_consumptions(user_ref, range));
-  return out;
+  return lease->repo().transactions(user_ref, range);
+}
+
+Status ServiceImpl::read_transactions(std::string_view user_ref, const TimeRange& range,
+                                      const TransactionSink& sink) {
+  STSVEND_READ_LEASE(lease);
+  return lease->repo().read_transactions(user_ref, range, sink);
 }
 
 // ---------------------------------------------------------------- notifications
@@ -748,6 +750,12 @@ Result<std::vector<Notification>> ServiceImpl::list_notifications(std::string_vi
                                                                   const NotificationQuery& query) {
   STSVEND_READ_LEASE(lease);
   return lease->repo().list_notifications(user_ref, query);
+}
+
+Status ServiceImpl::read_notifications(std::string_view user_ref, const NotificationQuery& query,
+                                       const RowSink<Notification>& sink) {
+  STSVEND_READ_LEASE(lease);
+  return lease->repo().read_notifications(user_ref, query, sink);
 }
 
 Status ServiceImpl::set_notification_read(std::string_view user_ref, std::string_view ref, bool read, Millis ts_ms) {

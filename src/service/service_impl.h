@@ -93,9 +93,12 @@ class ServiceImpl final : public Service {
   Status add_credits(std::string_view user_ref, Units units, Units value, std::string_view currency) override;
   Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) override;
   Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) override;
+  Status read_transactions(std::string_view user_ref, const TimeRange& range, const TransactionSink& sink) override;
 
   Result<std::vector<Notification>> list_notifications(std::string_view user_ref,
                                                         const NotificationQuery& query) override;
+  Status read_notifications(std::string_view user_ref, const NotificationQuery& query,
+                            const RowSink<Notification>& sink) override;
   Status set_notification_read(std::string_view user_ref, std::string_view ref, bool read, Millis ts_ms) override;
 
   std::string server_public_key_pem() const override;

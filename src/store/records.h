@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -173,6 +174,19 @@ struct Notification {
   bool read = false;
   std::optional<Millis> read_date;
   Millis created_date = 0;
+};
+
+// The rows of a listing handed over one at a time: the listings that grow with every vend (a tenant's
+// transactions and notifications) are written out as they are read, never held whole.
+template <typename Row>
+using RowSink = std::function<void(const Row&)>;
+
+// A tenant's transactions in the order they are written out: the balance, then the purchases, then
+// the consumptions.
+struct TransactionSink {
+  std::function<void(Units balance)> balance;
+  RowSink<Purchase> purchase;
+  RowSink<Consumption> consumption;
 };
 
 // J24 open-source extras (NECTAR-V1 §3.8): subscribers, utilities and their meters. Tenant-scoped

@@ -107,9 +107,20 @@ class Repository {
   virtual Result<Units> balance(std::string_view user_ref) = 0;
   virtual Status add_to_balance(std::string_view user_ref, Units delta) = 0;
   virtual Status insert_purchase(const Purchase& purchase) = 0;
-  // Oldest first (then in insertion order), those dated inside `range`.
-  virtual Result<std::vector<Purchase>> list_purchases(std::string_view user_ref, const TimeRange& range) = 0;
-  virtual Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref, const TimeRange& range) = 0;
+  // The balance, then the purchases, then the consumptions dated inside `range` (each list oldest
+  // first, then in insertion order). On a read lease all three come from its one snapshot: without a
+  // window the balance is the purchases less the consumptions, even while vends commit.
+  virtual Status read_transactions(std::string_view user_ref, const TimeRange& range,
+                                   const TransactionSink& sink) = 0;
+  // The same, collected (small windows, tests).
+  Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) {
+    CreditsSummary out;
+    STSVEND_RETURN_IF_ERROR(read_transactions(
+        user_ref, range,
+        {[&](Units balance) { out.credits = balance; }, [&](const Purchase& p) { out.purchases.push_back(p); },
+         [&](const Consumption& c) { out.consumptions.push_back(c); }}));
+    return out;
+  }
 
   // Idempotency
   virtual Result<std::optional<IdempotencyRecord>> find_idempotency(std::string_view user_ref,
@@ -125,8 +136,13 @@ class Repository {
 
   // Notifications
   virtual Status insert_notification(const Notification& notification) = 0;
-  virtual Result<std::vector<Notification>> list_notifications(std::string_view user_ref,
-                                                                const NotificationQuery& query) = 0;
+  virtual Status read_notifications(std::string_view user_ref, const NotificationQuery& query,
+                                    const RowSink<Notification>& sink) = 0;
+  Result<std::vector<Notification>> list_notifications(std::string_view user_ref, const NotificationQuery& query) {
+    std::vector<Notification> out;
+    STSVEND_RETURN_IF_ERROR(read_notifications(user_ref, query, [&](const Notification& n) { out.push_back(n); }));
+    return out;
+  }
   virtual Result<bool> set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                              std::optional<Millis> read_date) = 0;
 

@@ -33,6 +33,16 @@ auto all_rows(Stmt& s, Read read) -> Result<std::vector<decltype(read(s))>> {
   return out;
 }
 
+// Hands each row to `sink` as it is stepped to (the listings that grow with every vend).
+template <typename Row, typename Read>
+Status each_row(Stmt& s, const RowSink<Row>& sink, Read read) {
+  for (;;) {
+    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) return Status::Ok();
+    sink(read(s));
+  }
+}
+
 constexpr const char* kUserCols =
     "ref, first_name, last_name, username, email, phone_no, image_url, password_hash, activated, "
     "is_admin, created_at";
@@ -488,35 +498,30 @@ std::int64_t range_from(const TimeRange& r) { return r.from.value_or(std::numeri
 std::int64_t range_to(const TimeRange& r) { return r.to.value_or(std::numeric_limits<std::int64_t>::max()); }
 }  // namespace
 
-Result<std::vector<Purchase>> SqliteRepository::list_purchases(std::string_view user_ref, const TimeRange& range) {
-  PREPARE(s,
-          "SELECT ref, user_ref, value, units, currency, purchase_date FROM purchases "
-          "WHERE user_ref = ? AND purchase_date >= ? AND purchase_date < ? ORDER BY purchase_date, rowid");
-  s.bind(1, user_ref).bind(2, range_from(range)).bind(3, range_to(range));
-  std::vector<Purchase> out;
-  for (;;) {
-    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(Purchase{s.text(0), s.text(1), s.i64(2), s.i64(3), s.text(4), s.i64(5)});
+Status SqliteRepository::read_transactions(std::string_view user_ref, const TimeRange& range,
+                                          const TransactionSink& sink) {
+  STSVEND_ASSIGN_OR_RETURN(const Units credits, balance(user_ref));
+  sink.balance(credits);
+  {
+    PREPARE(s,
+            "SELECT ref, user_ref, value, units, currency, purchase_date FROM purchases "
+            "WHERE user_ref = ? AND purchase_date >= ? AND purchase_date < ? ORDER BY purchase_date, rowid");
+    s.bind(1, user_ref).bind(2, range_from(range)).bind(3, range_to(range));
+    STSVEND_RETURN_IF_ERROR(each_row(s, sink.purchase, [](Stmt& row) {
+      return Purchase{row.text(0), row.text(1), row.i64(2), row.i64(3), row.text(4), row.i64(5)};
+    }));
   }
-  return out;
-}
-
-Result<std::vector<Consumption>> SqliteRepository::list_consumptions(std::string_view user_ref,
-                                                                    const TimeRange& range) {
   // One consumption per token: the token row carries its price (schema migration 2); the
   // tokens_user_created index (migration 4) serves the window and the order without a sort.
   PREPARE(s,
-          "SELECT ref, price, created_at, user_ref, ref FROM tokens "
+          "SELECT ref, price, created_at, user_ref FROM tokens "
           "WHERE user_ref = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid");
   s.bind(1, user_ref).bind(2, range_from(range)).bind(3, range_to(range));
-  std::vector<Consumption> out;
-  for (;;) {
-    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(Consumption{s.text(0), s.i64(1), s.i64(2), s.text(3), s.text(4)});
-  }
-  return out;
+  return each_row(s, sink.consumption, [](Stmt& row) {
+    std::string ref = row.text(0);
+    std::string token_ref = ref;
+    return Consumption{std::move(ref), row.i64(1), row.i64(2), row.text(3), std::move(token_ref)};
+  });
 }
 
 // ---------------------------------------------------------------- idempotency
@@ -571,8 +576,8 @@ Status SqliteRepository::insert_notification(const Notification& n) {
   return s.run();
 }
 
-Result<std::vector<Notification>> SqliteRepository::list_notifications(std::string_view user_ref,
-                                                                      const NotificationQuery& query) {
+Status SqliteRepository::read_notifications(std::string_view user_ref, const NotificationQuery& query,
+                                           const RowSink<Notification>& sink) {
   // Stored notifications, and one derived GENERATE_TOKEN notification per token set (its first
   // token), whose read state lives in notification_reads (schema migration 2).
   PREPARE(s,
@@ -590,7 +595,7 @@ Result<std::vector<Notification>> SqliteRepository::list_notifications(std::stri
           "ORDER BY 9 DESC, 1 DESC LIMIT ?4");
   s.bind(1, user_ref).bind(2, range_from(query.range)).bind(3, range_to(query.range));
   s.bind(4, query.newest ? static_cast<std::int64_t>(*query.newest) : std::int64_t{-1});  // -1: no limit
-  return all_rows(s, read_notification);
+  return each_row(s, sink, read_notification);
 }
 
 Result<bool> SqliteRepository::set_notification_read(std::string_view user_ref, std::string_view ref, bool read,

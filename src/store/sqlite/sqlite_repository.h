@@ -53,8 +53,7 @@ class SqliteRepository final : public Repository {
   Result<Units> balance(std::string_view user_ref) override;
   Status add_to_balance(std::string_view user_ref, Units delta) override;
   Status insert_purchase(const Purchase& purchase) override;
-  Result<std::vector<Purchase>> list_purchases(std::string_view user_ref, const TimeRange& range) override;
-  Result<std::vector<Consumption>> list_consumptions(std::string_view user_ref, const TimeRange& range) override;
+  Status read_transactions(std::string_view user_ref, const TimeRange& range, const TransactionSink& sink) override;
 
   Result<std::optional<IdempotencyRecord>> find_idempotency(std::string_view user_ref,
                                                             std::string_view key) override;
@@ -65,8 +64,8 @@ class SqliteRepository final : public Repository {
   Result<std::int64_t> prune_nonces(Millis seen_before, std::int64_t max_rows) override;
 
   Status insert_notification(const Notification& notification) override;
-  Result<std::vector<Notification>> list_notifications(std::string_view user_ref,
-                                                        const NotificationQuery& query) override;
+  Status read_notifications(std::string_view user_ref, const NotificationQuery& query,
+                            const RowSink<Notification>& sink) override;
   Result<bool> set_notification_read(std::string_view user_ref, std::string_view ref, bool read,
                                      std::optional<Millis> read_date) override;
 

@@ -187,5 +187,66 @@ TEST(JsonMapping, TokenAndConfigurationShapes) {
   EXPECT_FALSE(detailed.contains("vending_key"));
 }
 
+// The listings are written row by row into the reply text instead of through a JSON tree; the text
+// must be what the tree wrote: the envelope, key order, decimals with a point, null read_date.
+TEST(JsonMapping, ListingsWrittenRowByRow) {
+  const std::string date0 = service::format_millis(0);
+  const std::string date1 = service::format_millis(60'000);
+  const std::string date2 = service::format_millis(120'000);
+  WrittenEnvelope credits("Successfully retrieved transactions", "r1");
+  TransactionsJsonWriter transactions(credits.text());
+  const service::TransactionSink sink = transactions.sink();
+  sink.balance(1'205'000);
+  sink.purchase({"p1", "u1", 1'000'000, 1'000'000, "KES", 0});
+  sink.consumption({"t1", 15'000, 60'000, "u1", "t1"});
+  sink.consumption({"t2", 10'000, 120'000, "u1", "t2"});
+  transactions.finish();
+  const Reply full = std::move(credits).finish();
+  EXPECT_EQ(full.body,
+            R"({"status":{"code":200,"message":"Successfully retrieved transactions","request_id":"r1"},)"
+            R"("data":{"data":{"credits":120.5,"purchases":[{"ref":"p1","user_ref":"u1","value":100.0,)"
+            R"("units":100.0,"currency":"KES","purchase_date":")" + date0 + R"("}],"consumptions":[)"
+            R"({"ref":"t1","units":1.5,"consumption_date":")" + date1 + R"(","user_ref":"u1","token_ref":"t1"},)"
+            R"({"ref":"t2","units":1.0,"consumption_date":")" + date2 + R"(","user_ref":"u1","token_ref":"t2"}]}}})");
+  EXPECT_TRUE(boost::json::parse(full.body).is_object());
+
+  // Only consumptions, then nothing at all: both lists are still there.
+  for (const bool with_consumption : {true, false}) {
+    WrittenEnvelope reply("Successfully retrieved credits", "");
+    TransactionsJsonWriter writer(reply.text());
+    writer.sink().balance(0);
+    if (with_consumption) writer.sink().consumption({"t1", 15'000, 60'000, "u1", "t1"});
+    writer.finish();
+    const std::string consumptions =
+        with_consumption
+            ? R"({"ref":"t1","units":1.5,"consumption_date":")" + date1 + R"(","user_ref":"u1","token_ref":"t1"})"
+            : "";
+    EXPECT_EQ(std::move(reply).finish().body,
+              R"({"status":{"code":200,"message":"Successfully retrieved credits"},)"
+              R"("data":{"data":{"credits":0.0,"purchases":[],"consumptions":[)" + consumptions + "]}}}");
+  }
+
+  WrittenEnvelope notes("Successfully retrieved notifications", "r2");
+  NotificationsJsonWriter notifications(notes.text());
+  const auto add = notifications.sink();
+  add({"n1", "Token generated", "a \"quoted\" text", "GENERATE_TOKEN", "u1", "t1", false, std::nullopt, 0});
+  add({"n2", "s", "t", "ADD_CONFIG", "u1", "c1", true, 60'000, 0});
+  notifications.finish();
+  EXPECT_EQ(std::move(notes).finish().body,
+            R"({"status":{"code":200,"message":"Successfully retrieved notifications","request_id":"r2"},)"
+            R"("data":{"data":[{"ref":"n1","subject":"Token generated","text":"a \"quoted\" text",)"
+            R"("type":"GENERATE_TOKEN","user_ref":"u1","affected":"t1","read":false,"read_date":null,)"
+            R"("created_date":")" + date0 + R"("},{"ref":"n2","subject":"s","text":"t","type":"ADD_CONFIG",)"
+            R"("user_ref":"u1","affected":"c1","read":true,"read_date":")" + date1 + R"(","created_date":")" +
+                date0 + R"("}]}})");
+
+  WrittenEnvelope empty("Successfully retrieved notifications", "r3");
+  NotificationsJsonWriter none(empty.text());
+  none.finish();
+  EXPECT_EQ(std::move(empty).finish().body,
+            R"({"status":{"code":200,"message":"Successfully retrieved notifications","request_id":"r3"},)"
+            R"("data":{"data":[]}})");
+}
+
 }  // namespace
 }  // namespace stsvend::api

@@ -373,13 +373,30 @@ TEST_F(VendTest, RequestValidation) {
   EXPECT_EQ(balance(user_), 100 * kUnitScale);
 }
 
-// 8 threads x 500 vends on one meter: every TID distinct, balance exact.
+// 8 threads x 500 vends on one meter: every TID distinct, balance exact. A reader meanwhile sees each
+// transactions listing as one snapshot: its balance is its purchases less its consumptions.
 TEST_F(VendTest, ConcurrentVendsOnOneMeter) {
   constexpr int kThreads = 8, kPerThread = 500;
   ASSERT_TRUE(svc_->add_credits(user_, kThreads * kPerThread * kUnitScale, 0, "KES").ok());
   const Units start = balance(user_);
   std::vector<std::vector<std::uint32_t>> tids(kThreads);
   std::atomic<int> failures{0};
+  std::atomic<bool> vending{true};
+  int listings = 0, inconsistent = 0;
+  std::thread reader([&] {
+    while (vending.load()) {
+      auto listing = svc_->transactions(user_, {});
+      if (!listing.ok()) {
+        ++inconsistent;
+        continue;
+      }
+      Units sum = 0;
+      for (const auto& p : listing->purchases) sum += p.units;
+      for (const auto& c : listing->consumptions) sum -= c.units;
+      if (sum != listing->credits) ++inconsistent;
+      ++listings;
+    }
+  });
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -394,7 +411,11 @@ TEST_F(VendTest, ConcurrentVendsOnOneMeter) {
     });
   }
   for (auto& th : threads) th.join();
+  vending = false;
+  reader.join();
   EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(listings, 0);
+  EXPECT_EQ(inconsistent, 0) << "of " << listings << " listings";
   std::set<std::uint32_t> all;
   for (const auto& v : tids) all.insert(v.begin(), v.end());
   EXPECT_EQ(all.size(), std::size_t{kThreads * kPerThread});

@@ -264,8 +264,9 @@ TEST(SchemaMigration, TwoFoldsConsumptionsNotificationsAndLastTidIntoTokens) {
   ASSERT_TRUE(migrate(db).ok());
   SqliteRepository repo(db);
 
-  auto consumptions = repo.list_consumptions("u", TimeRange{});
-  ASSERT_TRUE(consumptions.ok());
+  auto transactions = repo.transactions("u", TimeRange{});
+  ASSERT_TRUE(transactions.ok());
+  const auto* consumptions = &transactions->consumptions;
   ASSERT_EQ(consumptions->size(), 2u);
   EXPECT_EQ((*consumptions)[0].token_ref, "t1");
   EXPECT_EQ((*consumptions)[0].units, 10000);
@@ -346,12 +347,11 @@ TEST(SchemaMigration, FourIndexesTokensByDateForTheTransactionsWindow) {
   }
   SqliteRepository repo(db);
   const auto refs = [&](const TimeRange& range) {
-    auto consumptions = repo.list_consumptions("u", range);
-    auto purchases = repo.list_purchases("u", range);
-    EXPECT_TRUE(consumptions.ok() && purchases.ok());
+    auto transactions = repo.transactions("u", range);
+    EXPECT_TRUE(transactions.ok());
     std::string out;
-    for (const auto& x : *consumptions) out += x.ref + " ";
-    for (const auto& x : *purchases) out += x.ref + " ";
+    for (const auto& x : transactions->consumptions) out += x.ref + " ";
+    for (const auto& x : transactions->purchases) out += x.ref + " ";
     return out;
   };
   EXPECT_EQ(refs({}), "t10 t20 t30 p5 p25 ");
