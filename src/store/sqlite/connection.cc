@@ -126,8 +126,12 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
     STSVEND_RETURN_IF_ERROR(c->exec("PRAGMA query_only=1"));
   } else {
     STSVEND_RETURN_IF_ERROR(c->exec("PRAGMA journal_mode=WAL"));
-    // The writer's page cache holds the hot index pages of every table a vend touches (64 MiB).
-    STSVEND_RETURN_IF_ERROR(c->exec("PRAGMA cache_size=-65536"));
+    // A small page cache (2 MiB, SQLite's default size) on purpose: a B-tree page split in SQLite
+    // 3.40 renumbers pages through the lock-byte page (page 262,145 at 4 KiB), and the commit that
+    // follows then walks the whole page cache to drop pages past the end of the file, until the
+    // database is over 1 GiB. With 64 MiB that walk cost the writer 8-11 us per vend (measured,
+    // docs/benchmarks.md); the pages a vend misses come from the OS page cache instead.
+    STSVEND_RETURN_IF_ERROR(c->exec("PRAGMA cache_size=-2048"));
   }
   // temp_store=MEMORY: statement journals and sort files stay off the disk.
   STSVEND_RETURN_IF_ERROR(c->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"));
