@@ -126,10 +126,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
     STSVEND_RETURN_IF_ERROR(c->exec("PRAGMA query_only=1"));
   } else {
     STSVEND_RETURN_IF_ERROR(c->exec("PRAGMA journal_mode=WAL"));
-    // A small page cache (2 MiB, SQLite's default size) on purpose: a B-tree page split in SQLite
+    // A small page cache (2 MiB, about SQLite's default) on purpose: a B-tree page split in SQLite
     // 3.40 renumbers pages through the lock-byte page (page 262,145 at 4 KiB), and the commit that
     // follows then walks the whole page cache to drop pages past the end of the file, until the
-    // database is over 1 GiB. With 64 MiB that walk cost the writer 8-11 us per vend (measured,
+    // database is over 1 GiB. With 64 MiB that walk cost the writer 7-11 us per vend (measured,
     // docs/benchmarks.md); the pages a vend misses come from the OS page cache instead.
     STSVEND_RETURN_IF_ERROR(c->exec("PRAGMA cache_size=-2048"));
   }
