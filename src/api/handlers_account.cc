@@ -269,7 +269,7 @@ Reply NectarApi::delete_configuration(Ctx& c) {
 // --- Credits
 
 Reply NectarApi::get_credits(Ctx& c) {
-  auto s = service_.credits(c.caller.user_ref, false);
+  auto s = service_.credits(c.caller.user_ref);
   if (!s.ok()) return error(c, s.status());
   WrittenEnvelope reply("Successfully retrieved credits", c.request_id);
   TransactionsJsonWriter writer(reply.text());

@@ -116,8 +116,16 @@ boost::json::object configuration_json(const service::ConfigurationInfo& c, bool
 
 namespace {
 
-// One row's object is built in a stack buffer: a listing builds hundreds of thousands of them.
-using RowBuffer = std::array<unsigned char, 1024>;
+// `,row` (or `row` first) appended to `out`; the row's object is built in a stack buffer, since a
+// listing builds hundreds of thousands of them.
+template <typename Row, typename ToJson>
+void append_row(std::string& out, bool& first_row, const Row& row, ToJson to_json) {
+  if (!first_row) out += ',';
+  first_row = false;
+  std::array<unsigned char, 1024> buf;
+  boost::json::monotonic_resource mr(buf.data(), buf.size());
+  append_json(to_json(row, &mr), out);
+}
 
 boost::json::object purchase_json(const service::Purchase& p, const boost::json::storage_ptr& sp) {
   boost::json::object j(sp);
@@ -166,16 +174,10 @@ service::TransactionSink TransactionsJsonWriter::sink() {
             append_json(units_json(balance), out_);
             out_ += R"(,"purchases":[)";
           },
-          [this](const service::Purchase& p) {
-            RowBuffer buf;
-            boost::json::monotonic_resource mr(buf.data(), buf.size());
-            add_row(purchase_json(p, &mr));
-          },
+          [this](const service::Purchase& p) { append_row(out_, first_row_, p, purchase_json); },
           [this](const service::Consumption& c) {
             if (!in_consumptions_) start_consumptions();
-            RowBuffer buf;
-            boost::json::monotonic_resource mr(buf.data(), buf.size());
-            add_row(consumption_json(c, &mr));
+            append_row(out_, first_row_, c, consumption_json);
           }};
 }
 
@@ -190,20 +192,8 @@ void TransactionsJsonWriter::start_consumptions() {
   first_row_ = true;
 }
 
-void TransactionsJsonWriter::add_row(const boost::json::value& row) {
-  if (!first_row_) out_ += ',';
-  first_row_ = false;
-  append_json(row, out_);
-}
-
 service::RowSink<service::Notification> NotificationsJsonWriter::sink() {
-  return [this](const service::Notification& n) {
-    if (!first_row_) out_ += ',';
-    first_row_ = false;
-    RowBuffer buf;
-    boost::json::monotonic_resource mr(buf.data(), buf.size());
-    append_json(notification_json(n, &mr), out_);
-  };
+  return [this](const service::Notification& n) { append_row(out_, first_row_, n, notification_json); };
 }
 
 boost::json::object meter_json(const service::Meter& m) {

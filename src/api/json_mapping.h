@@ -35,7 +35,6 @@ class TransactionsJsonWriter {
 
  private:
   void start_consumptions();
-  void add_row(const boost::json::value& row);
 
   std::string& out_;
   bool in_consumptions_ = false;

@@ -215,7 +215,7 @@ int run_credits_add(const CreditsFlags& f) {
   auto svc = open_service(f.vault);
   if (!svc.ok()) return fail(svc.status());
   if (Status s = (*svc)->add_credits(f.user, *units, value, f.currency); !s.ok()) return fail(s);
-  auto summary = (*svc)->credits(f.user, false);
+  auto summary = (*svc)->credits(f.user);
   if (!summary.ok()) return fail(summary.status());
   if (f.json) {
     boost::json::object o;

@@ -371,8 +371,8 @@ class Service {
   // --- Credits
   virtual Status add_credits(std::string_view user_ref, Units units, Units value,
                              std::string_view currency) = 0;
-  // The balance; with_lists adds every purchase and consumption, as transactions() with no window.
-  virtual Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) = 0;
+  // The balance alone (empty lists); transactions() adds them.
+  virtual Result<CreditsSummary> credits(std::string_view user_ref) = 0;
   // The balance, and the purchases and consumptions dated inside `range`, oldest first.
   virtual Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) = 0;
   // The same handed over row by row from one snapshot (balance, purchases, consumptions), for a

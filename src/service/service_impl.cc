@@ -725,8 +725,7 @@ Status ServiceImpl::add_credits(std::string_view user_ref, Units units, Units va
   });
 }
 
-Result<CreditsSummary> ServiceImpl::credits(std::string_view user_ref, bool with_lists) {
-  if (with_lists) return transactions(user_ref, TimeRange{});
+Result<CreditsSummary> ServiceImpl::credits(std::string_view user_ref) {
   STSVEND_READ_LEASE(lease);
   CreditsSummary out;
   STSVEND_ASSIGN_OR_RETURN(out.credits, lease->repo().balance(user_ref));

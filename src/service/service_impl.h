@@ -91,7 +91,7 @@ class ServiceImpl final : public Service {
   Status set_oss_meter_active(std::string_view user_ref, std::string_view ref, bool active) override;
 
   Status add_credits(std::string_view user_ref, Units units, Units value, std::string_view currency) override;
-  Result<CreditsSummary> credits(std::string_view user_ref, bool with_lists) override;
+  Result<CreditsSummary> credits(std::string_view user_ref) override;
   Result<CreditsSummary> transactions(std::string_view user_ref, const TimeRange& range) override;
   Status read_transactions(std::string_view user_ref, const TimeRange& range, const TransactionSink& sink) override;
 

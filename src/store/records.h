@@ -160,8 +160,8 @@ struct NotificationQuery {
 
 struct CreditsSummary {
   Units credits = 0;
-  std::vector<Purchase> purchases;        // filled when with_lists
-  std::vector<Consumption> consumptions;  // filled when with_lists
+  std::vector<Purchase> purchases;        // filled by transactions(), empty from credits()
+  std::vector<Consumption> consumptions;  // likewise
 };
 
 struct Notification {

@@ -160,7 +160,7 @@ class World {
   }
 
   service::Units balance(const Tenant& t) {
-    auto c = service_->credits(t.user_ref, false);
+    auto c = service_->credits(t.user_ref);
     if (!c.ok()) fail("credits() failed", c.status().message());
     return c->credits;
   }

@@ -133,7 +133,7 @@ class ApiIntegration : public ::testing::Test {
   }
 
   static service::Units balance(const Tenant& t) {
-    auto s = service_->credits(t.user_ref, false);
+    auto s = service_->credits(t.user_ref);
     EXPECT_TRUE(s.ok());
     return s->credits;
   }

@@ -21,26 +21,23 @@ auto first_row(Stmt& s, Read read) -> Result<std::optional<decltype(read(s))>> {
   return std::optional<Row>(read(s));
 }
 
-// Every row of `s`, each read with `read`.
-template <typename Read>
-auto all_rows(Stmt& s, Read read) -> Result<std::vector<decltype(read(s))>> {
-  std::vector<decltype(read(s))> out;
-  for (;;) {
-    STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read(s));
-  }
-  return out;
-}
-
-// Hands each row to `sink` as it is stepped to (the listings that grow with every vend).
-template <typename Row, typename Read>
-Status each_row(Stmt& s, const RowSink<Row>& sink, Read read) {
+// Hands each row, read with `read`, to `sink` as it is stepped to (the listings that grow with every
+// vend never hold all of theirs).
+template <typename Sink, typename Read>
+Status each_row(Stmt& s, const Sink& sink, Read read) {
   for (;;) {
     STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
     if (!row) return Status::Ok();
     sink(read(s));
   }
+}
+
+// Every row of `s`, each read with `read`.
+template <typename Read>
+auto all_rows(Stmt& s, Read read) -> Result<std::vector<decltype(read(s))>> {
+  std::vector<decltype(read(s))> out;
+  STSVEND_RETURN_IF_ERROR(each_row(s, [&](auto&& row) { out.push_back(std::forward<decltype(row)>(row)); }, read));
+  return out;
 }
 
 constexpr const char* kUserCols =

@@ -106,7 +106,7 @@ TEST_F(IsolationTest, PublicKeysAndNotifications) {
 TEST_F(IsolationTest, CreditsAndIdempotencyKeys) {
   EXPECT_EQ(balance(a_), 99 * kUnitScale);
   EXPECT_EQ(balance(b_), 100 * kUnitScale);
-  auto credits = svc_->credits(b_, true);
+  auto credits = svc_->transactions(b_, {});
   ASSERT_TRUE(credits.ok());
   for (const auto& c : credits->consumptions) EXPECT_EQ(c.user_ref, b_);
 }

@@ -131,7 +131,7 @@ class ServiceTest : public ::testing::Test {
   }
 
   Units balance(const std::string& user_ref) {
-    auto c = svc_->credits(user_ref, false);
+    auto c = svc_->credits(user_ref);
     EXPECT_TRUE(c.ok());
     return c.ok() ? c->credits : -1;
   }

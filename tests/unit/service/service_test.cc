@@ -425,7 +425,7 @@ TEST_F(ServiceTest, CreditsAndTransactions) {
   EXPECT_EQ(balance(alice), 0);
   ASSERT_TRUE(svc_->add_credits(alice, 100 * kUnitScale, 250 * kUnitScale, "KES").ok());
   ASSERT_TRUE(svc_->add_credits(alice, 5, 5, "KES").ok());
-  auto c = svc_->credits(alice, true);
+  auto c = svc_->transactions(alice, {});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->credits, 100 * kUnitScale + 5);
   EXPECT_EQ(format_units(c->credits), "100.0005");
@@ -434,7 +434,7 @@ TEST_F(ServiceTest, CreditsAndTransactions) {
   EXPECT_EQ(c->purchases[0].currency, "KES");
   EXPECT_EQ(c->purchases[0].purchase_date, kNow);
   EXPECT_TRUE(c->consumptions.empty());
-  EXPECT_TRUE(svc_->credits(alice, false)->purchases.empty());
+  EXPECT_TRUE(svc_->credits(alice)->purchases.empty());
   EXPECT_EQ(svc_->add_credits(alice, 0, 0, "KES").field(), "units");
   for (const char* currency : {"", "kes", "KE", "KESH", "K$S"}) {
     EXPECT_EQ(svc_->add_credits(alice, 1, 1, currency).field(), "currency") << currency;

@@ -71,7 +71,7 @@ TEST_F(VendTest, ChargesPricePerTokenWithOneConsumptionEach) {
   auto res = vend(credit(user_, config_, kDrn));
   ASSERT_TRUE(res.ok()) << res.status().message();
   EXPECT_EQ(balance(user_), 99 * kUnitScale);
-  auto c = svc_->credits(user_, true);
+  auto c = svc_->transactions(user_, {});
   ASSERT_EQ(c->consumptions.size(), 1u);
   EXPECT_EQ(c->consumptions[0].units, kUnitScale);
   EXPECT_EQ(c->consumptions[0].token_ref, res->tokens[0].ref);
@@ -87,7 +87,7 @@ TEST_F(VendTest, InsufficientCreditsWritesNothing) {
   EXPECT_EQ(res.status().field(), "credits");
   EXPECT_EQ(res.status().rule(), "Insufficient credits");
   EXPECT_EQ(svc_->get_meter(poor, kDrn).status().code(), Status::Code::kNotFound) << "no meter row";
-  EXPECT_TRUE(svc_->credits(poor, true)->consumptions.empty());
+  EXPECT_TRUE(svc_->transactions(poor, {})->consumptions.empty());
   EXPECT_EQ(balance(poor), 0);
   {
     auto list = svc_->list_notifications(poor, {});
@@ -422,7 +422,7 @@ TEST_F(VendTest, ConcurrentVendsOnOneMeter) {
   EXPECT_EQ(*all.begin(), now_minute());
   EXPECT_EQ(*all.rbegin(), now_minute() + kThreads * kPerThread - 1);
   EXPECT_EQ(balance(user_), start - kThreads * kPerThread * kUnitScale);
-  EXPECT_EQ(svc_->credits(user_, true)->consumptions.size(), std::size_t{kThreads * kPerThread});
+  EXPECT_EQ(svc_->transactions(user_, {})->consumptions.size(), std::size_t{kThreads * kPerThread});
 }
 
 // The writer's vend ledger caches configurations and meters; a change committed by another process
