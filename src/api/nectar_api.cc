@@ -387,6 +387,11 @@ Reply NectarApi::get_metrics(Ctx&) {
          "Time in WAL checkpoints; the writer's delay its next group commit.",
          {{"{thread=\"background\"}", seconds(st.checkpoint_nanos)},
           {"{thread=\"writer\"}", seconds(st.writer_checkpoint_nanos)}});
+  // Replay protection: docs/storage.md.
+  family("stsvend_nonces_remembered", "gauge", "Nonces held in memory for replay protection (the last TTL's).",
+         {{"", std::to_string(st.nonces_remembered)}});
+  family("stsvend_nonce_index_bytes", "gauge", "Memory of the table holding them.",
+         {{"", std::to_string(st.nonce_index_bytes)}});
   return Reply{200, 0, "text/plain; version=0.0.4", std::move(text), {}};
 }
 

@@ -150,6 +150,11 @@ int run_serve(const ServeFlags& f) {
                  corrupt ? "; restore the data directory from a backup (docs/operations.md, \"Backups\")" : "");
     return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
+  if (Status warm = (*service)->warm_up(); !warm.ok()) {
+    std::fprintf(stderr, "stsvend: cannot read the data directory %s: %s\n", options->data_dir.c_str(),
+                 operator_message(warm).c_str());
+    return 1;
+  }
   api::NectarApi nectar(**service);
   auto server = api::HttpServer::start(http, [&nectar](api::HttpRequest& req, const std::string& remote,
                                                        api::Responder responder) {

@@ -250,6 +250,8 @@ struct StorageStats {
   std::uint64_t checkpoint_nanos = 0;         // time in them, overlapping the batches
   std::uint64_t writer_checkpoints = 0;       // checkpoints by the writer between batches (catch-up, forced)
   std::uint64_t writer_checkpoint_nanos = 0;  // time in them, delaying the next batch
+  std::uint64_t nonces_remembered = 0;        // nonces the writer holds in memory for replay protection
+  std::uint64_t nonce_index_bytes = 0;        // the memory that takes
 };
 
 struct Options {
@@ -279,6 +281,10 @@ class Service {
 
   // On a fresh database: an admin user and an all-permission credential, returned once.
   virtual std::optional<Bootstrap> bootstrap_if_new() = 0;
+  // Reads into memory what the first signed request would otherwise wait for: the nonces of the replay
+  // window (docs/storage.md, "Replay protection"; about 0.3 s a million). The server calls it before it
+  // listens; without it the first signed request pays.
+  virtual Status warm_up() = 0;
 
   // --- Auth
   virtual Result<std::shared_ptr<const AuthCredential>> credential_for_auth(std::string_view key) = 0;

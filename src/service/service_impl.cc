@@ -195,6 +195,8 @@ StorageStats ServiceImpl::storage_stats() const {
   out.checkpoint_nanos = s.checkpoint_nanos;
   out.writer_checkpoints = s.writer_checkpoints;
   out.writer_checkpoint_nanos = s.writer_checkpoint_nanos;
+  out.nonces_remembered = s.nonces_remembered;
+  out.nonce_index_bytes = s.nonce_index_bytes;
   return out;
 }
 
@@ -324,6 +326,10 @@ void ServiceImpl::consume_nonce_async(std::string key, std::string nonce, std::f
         if (!*fresh) return done(Status::AlreadyExists("nonce", "was already used"));
         done(Status::Ok());
       });
+}
+
+Status ServiceImpl::warm_up() {
+  return db_->write([](Repository& repo) { return repo.load_nonces(); });
 }
 
 // ---------------------------------------------------------------- users

@@ -32,6 +32,7 @@ class ServiceImpl final : public Service {
   ~ServiceImpl() override;
 
   std::optional<Bootstrap> bootstrap_if_new() override;
+  Status warm_up() override;
 
   Result<std::shared_ptr<const AuthCredential>> credential_for_auth(std::string_view key) override;
   Status consume_nonce(std::string_view key, std::string_view nonce) override;

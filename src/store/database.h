@@ -58,6 +58,8 @@ class Database {
     std::uint64_t checkpoint_nanos = 0;         // time in them, with the database fsync (overlaps batches)
     std::uint64_t writer_checkpoints = 0;       // checkpoints the writer ran between batches (catch-up, forced)
     std::uint64_t writer_checkpoint_nanos = 0;  // time in them (delays the next batch)
+    std::uint64_t nonces_remembered = 0;        // sightings in the writer's nonce index, after the last batch
+    std::uint64_t nonce_index_bytes = 0;        // that index's table
   };
   virtual Stats stats() const = 0;
 };

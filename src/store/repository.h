@@ -128,11 +128,14 @@ class Repository {
   virtual Status insert_idempotency(const IdempotencyRecord& record) = 0;
 
   // Nonces: true when (credential_key, nonce) is fresh (recorded now); false when it was seen
-  // at or after now - ttl. A sighting older than the TTL is overwritten.
+  // at or after now - ttl. A sighting older than the TTL counts as unseen. Writer only.
   virtual Result<bool> record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
                                     Millis ttl) = 0;
-  // Deletes up to `max_rows` of the nonces seen before `seen_before`, oldest first; returns how many.
+  // Deletes the oldest recorded sightings, up to `max_rows` of them and none seen at or after
+  // `seen_before`; returns how many. Writer only.
   virtual Result<std::int64_t> prune_nonces(Millis seen_before, std::int64_t max_rows) = 0;
+  // Reads the recorded sightings into memory now rather than at the first record_nonce. Writer only.
+  virtual Status load_nonces() = 0;
 
   // Notifications
   virtual Status insert_notification(const Notification& notification) = 0;

@@ -193,6 +193,8 @@ TEST_F(ApiIntegration, PublicRoutes) {
   auto metrics = client_->call("GET", "/metrics", "", std::nullopt);
   EXPECT_EQ(metrics.status, 200u);
   EXPECT_NE(metrics.body.find("stsvend_http_requests_total{route=\"/health\",code=\"200\"}"), std::string::npos);
+  EXPECT_NE(metrics.body.find("\nstsvend_nonces_remembered "), std::string::npos);
+  EXPECT_NE(metrics.body.find("\nstsvend_nonce_index_bytes "), std::string::npos);
 }
 
 // A request line may carry bytes that are not UTF-8; the answers that repeat it stay valid JSON (the client's

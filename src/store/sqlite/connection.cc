@@ -171,6 +171,7 @@ Status Connection::run(std::string_view sql) {
 
 std::int64_t Connection::changes() const { return sqlite3_changes64(db_); }
 std::int64_t Connection::total_changes() const { return sqlite3_total_changes64(db_); }
+std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 bool Connection::autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 
 }  // namespace stsvend::store::sqlite

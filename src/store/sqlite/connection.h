@@ -85,6 +85,8 @@ class Connection {
 
   std::int64_t changes() const;
   std::int64_t total_changes() const;
+  // The rowid of the last row this connection inserted.
+  std::int64_t last_insert_rowid() const;
   // True outside a transaction (also after SQLite rolled one back by itself).
   bool autocommit() const;
   sqlite3* raw() noexcept { return db_; }

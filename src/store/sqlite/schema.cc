@@ -1,8 +1,14 @@
 // SQLite migrations; see schema.h. Append new migrations, never edit a released one.
 #include "store/sqlite/schema.h"
 
+#include <sqlite3.h>
+
 #include <array>
+#include <exception>
 #include <string>
+#include <string_view>
+
+#include "store/nonce_index.h"
 
 namespace stsvend::store::sqlite {
 namespace {
@@ -249,7 +255,37 @@ constexpr const char* kMigration4 = R"sql(
 CREATE INDEX tokens_user_created ON tokens(user_ref, created_at);
 )sql";
 
-constexpr std::array<const char*, 4> kMigrations = {kMigration1, kMigration2, kMigration3, kMigration4};
+// Migration 5: replay protection without a B-tree keyed by the nonce. Every signed request records its
+// nonce, and a random key put each one on a random leaf of `nonces` (and of its seen_at index): a page
+// of its own in the WAL per request, written again by the checkpoint. Sightings are now appended, in
+// arrival order, to `nonce_log` as a 64-bit digest (store/nonce_index.h); the writer answers "seen
+// before?" from memory and prunes the log from its oldest end. Every recorded sighting is copied.
+constexpr const char* kMigration5 = R"sql(
+CREATE TABLE nonce_log (
+  seq     INTEGER PRIMARY KEY,
+  digest  INTEGER NOT NULL,
+  seen_at INTEGER NOT NULL
+) STRICT;
+INSERT INTO nonce_log (digest, seen_at)
+  SELECT stsvend_nonce_digest(credential_key, nonce), seen_at FROM nonces ORDER BY seen_at;
+DROP TABLE nonces;
+)sql";
+
+constexpr std::array<const char*, 5> kMigrations = {kMigration1, kMigration2, kMigration3, kMigration4,
+                                                    kMigration5};
+
+// stsvend_nonce_digest(credential_key, nonce): nonce_digest() for migration 5.
+void nonce_digest_function(sqlite3_context* context, int, sqlite3_value** args) {
+  const auto text = [](sqlite3_value* v) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+    return std::string_view(p == nullptr ? "" : p, static_cast<std::size_t>(sqlite3_value_bytes(v)));
+  };
+  try {
+    sqlite3_result_int64(context, static_cast<sqlite3_int64>(nonce_digest(text(args[0]), text(args[1]))));
+  } catch (const std::exception&) {
+    sqlite3_result_error(context, "stsvend_nonce_digest failed", -1);
+  }
+}
 
 }  // namespace
 
@@ -266,6 +302,12 @@ Status migrate(Connection& db, int up_to) {
   if (current > schema_version()) {
     return Status::FailedPrecondition("database", "was written by a newer stsvend (schema version " +
                                                       std::to_string(current) + ")");
+  }
+  if (current < target) {
+    const int rc = sqlite3_create_function_v2(db.raw(), "stsvend_nonce_digest", 2,
+                                              SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nullptr,
+                                              nonce_digest_function, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return sqlite_status(rc, db.raw(), "register stsvend_nonce_digest");
   }
   for (int v = current; v < target; ++v) {
     STSVEND_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));

@@ -231,6 +231,8 @@ class SqliteDatabase final : public Database {
         stats_.batch_nanos += batch_nanos;
         stats_.max_batch_nanos = std::max(stats_.max_batch_nanos, batch_nanos);
         stats_.commit_nanos += commit_nanos_;
+        stats_.nonces_remembered = writer_repo_.nonces_remembered();
+        stats_.nonce_index_bytes = writer_repo_.nonce_index_bytes();
       }
       if (committed_) {
         // Durable only once the WAL is on disk: the syncer completes the jobs after its fsync,
@@ -515,7 +517,7 @@ class SqliteDatabase final : public Database {
   std::vector<Status> run_batch(std::vector<PendingJob>& batch) {
     std::vector<Status> results;
     if (run_transaction(batch, /*savepoints=*/false, results)) return results;
-    writer_repo_.bump_writer_generation();  // the rolled-back jobs may have updated caches
+    writer_repo_.rolled_back();  // the rolled-back jobs may have updated caches
     (void)run_transaction(batch, /*savepoints=*/true, results);
     return results;
   }
@@ -526,6 +528,7 @@ class SqliteDatabase final : public Database {
     Connection& db = *writer_conn_;
     results.assign(batch.size(), Status::Ok());
     Status begun = db.run("BEGIN IMMEDIATE");
+    writer_repo_.begin_batch();
     if (begun.ok()) begun = check_external_changes();
     if (!begun.ok()) {
       (void)db.run("ROLLBACK");
@@ -539,7 +542,7 @@ class SqliteDatabase final : public Database {
       if (st.ok() && db.autocommit()) {
         // SQLite rolled the transaction back by itself (disk full, I/O error): nothing of the
         // batch may be reported as done.
-        writer_repo_.bump_writer_generation();
+        writer_repo_.rolled_back();
         results = fail_all(batch.size(), job_status.ok() ? Status::Unavailable("transaction lost") : job_status);
         return true;
       }
@@ -547,7 +550,7 @@ class SqliteDatabase final : public Database {
       if (st.ok() && savepoints) {
         if (dirty) {
           st = db.run("ROLLBACK TO job");
-          writer_repo_.bump_writer_generation();
+          writer_repo_.rolled_back();
         }
         if (st.ok()) st = db.run("RELEASE job");
       } else if (st.ok() && dirty) {
@@ -557,7 +560,7 @@ class SqliteDatabase final : public Database {
       if (!st.ok()) {
         // The transaction itself is broken (I/O error inside a savepoint).
         (void)db.run("ROLLBACK");
-        writer_repo_.bump_writer_generation();
+        writer_repo_.rolled_back();
         results = fail_all(batch.size(), std::move(st));
         return true;
       }
@@ -568,7 +571,7 @@ class SqliteDatabase final : public Database {
     commit_nanos_ += elapsed_nanos(commit_start);
     if (!committed.ok()) {
       (void)db.run("ROLLBACK");
-      writer_repo_.bump_writer_generation();
+      writer_repo_.rolled_back();
       results = fail_all(batch.size(), std::move(committed));
       return true;
     }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 
 namespace stsvend::store::sqlite {
@@ -540,26 +541,93 @@ Status SqliteRepository::insert_idempotency(const IdempotencyRecord& r) {
 
 // ---------------------------------------------------------------- nonces
 
+Status SqliteRepository::load_nonces() {
+  if (nonces_) return Status::Ok();
+  // Every row, expired or not: which ones have expired depends on the clock of each later request.
+  auto index = std::make_unique<NonceIndex>();
+  PREPARE(s, "SELECT digest, seen_at FROM nonce_log");
+  STSVEND_RETURN_IF_ERROR(each_row(
+      s,
+      [&index](std::pair<std::uint64_t, Millis> row) {
+        // A nonce reused after its TTL has two rows; the later sighting is the one that counts.
+        const std::optional<Millis> before = index->put(row.first, row.second);
+        if (before && *before > row.second) index->restore(row.first, before);
+      },
+      [](const Stmt& r) { return std::pair{static_cast<std::uint64_t>(r.i64(0)), r.i64(1)}; }));
+  nonces_ = std::move(index);
+  return Status::Ok();
+}
+
 Result<bool> SqliteRepository::record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
                                             Millis ttl) {
-  // The conditional upsert decides freshness and records the sighting in one statement.
-  PREPARE(s,
-          "INSERT INTO nonces (credential_key, nonce, seen_at) VALUES (?1, ?2, ?3) "
-          "ON CONFLICT (credential_key, nonce) DO UPDATE SET seen_at = excluded.seen_at "
-          "WHERE nonces.seen_at < ?4");
-  s.bind(1, credential_key).bind(2, nonce).bind(3, now).bind(4, now - ttl);
+  STSVEND_RETURN_IF_ERROR(load_nonces());
+  const std::uint64_t digest = nonce_digest(credential_key, nonce);
+  const std::optional<Millis> seen = nonces_->find(digest);
+  if (seen && *seen >= now - ttl) return false;
+  // Appended at the log's right edge: the page the batch's other nonces fill too.
+  PREPARE(s, "INSERT INTO nonce_log (digest, seen_at) VALUES (?1, ?2)");
+  s.bind(1, static_cast<std::int64_t>(digest)).bind(2, now);
   STSVEND_RETURN_IF_ERROR(s.run());
-  return db_.changes() > 0;
+  batch_nonces_.reserve(batch_nonces_.size() + 1);  // so that nothing throws between put and push_back
+  const std::optional<Millis> previous = nonces_->put(digest, now);
+  batch_nonces_.push_back(LoggedNonce{digest, db_.last_insert_rowid(), previous});
+  return true;
 }
 
 Result<std::int64_t> SqliteRepository::prune_nonces(Millis seen_before, std::int64_t max_rows) {
-  // The oldest first through nonces_seen; each is then deleted by its key.
-  PREPARE(s,
-          "DELETE FROM nonces WHERE (credential_key, nonce) IN "
-          "(SELECT credential_key, nonce FROM nonces WHERE seen_at < ?1 ORDER BY seen_at LIMIT ?2)");
-  s.bind(1, seen_before).bind(2, max_rows);
-  STSVEND_RETURN_IF_ERROR(s.run());
-  return db_.changes();
+  // The log is in arrival order: delete its oldest rows up to the first one still inside the window.
+  std::int64_t last_seq = 0;
+  std::int64_t pruned = 0;
+  {
+    PREPARE(s, "SELECT seq, digest, seen_at FROM nonce_log ORDER BY seq LIMIT ?1");
+    s.bind(1, max_rows);
+    for (;;) {
+      STSVEND_ASSIGN_OR_RETURN(bool row, s.step());
+      if (!row || s.i64(2) >= seen_before) break;
+      last_seq = s.i64(0);
+      ++pruned;
+      // Forgetting an expired sighting changes no answer, so it need not wait for the DELETE.
+      if (nonces_) nonces_->forget_if_not_after(static_cast<std::uint64_t>(s.i64(1)), s.i64(2));
+    }
+  }
+  if (pruned == 0) return std::int64_t{0};
+  PREPARE(d, "DELETE FROM nonce_log WHERE seq <= ?1");
+  d.bind(1, last_seq);
+  STSVEND_RETURN_IF_ERROR(d.run());
+  return pruned;
+}
+
+Result<bool> SqliteRepository::nonce_row_exists(std::int64_t seq, std::uint64_t digest) {
+  PREPARE(s, "SELECT 1 FROM nonce_log WHERE seq = ?1 AND digest = ?2");
+  s.bind(1, seq).bind(2, static_cast<std::int64_t>(digest));
+  return s.step();
+}
+
+void SqliteRepository::rolled_back() noexcept {
+  ++generation_;
+  if (!nonces_) {
+    batch_nonces_.clear();
+    return;
+  }
+  try {
+    // Newest first, undo the sightings whose log row the rollback took away; those it kept stay listed,
+    // as a later rollback of the whole transaction may still take them.
+    std::vector<LoggedNonce> kept;
+    for (auto it = batch_nonces_.rbegin(); it != batch_nonces_.rend(); ++it) {
+      Result<bool> exists = nonce_row_exists(it->seq, it->digest);
+      if (!exists.ok()) throw std::runtime_error("nonce_log unreadable");
+      if (*exists) {
+        kept.push_back(*it);
+      } else {
+        nonces_->restore(it->digest, it->previous);
+      }
+    }
+    batch_nonces_.assign(kept.rbegin(), kept.rend());
+  } catch (...) {
+    // Cannot tell which rows survived: read the log again at the next record_nonce.
+    nonces_.reset();
+    batch_nonces_.clear();
+  }
 }
 
 // ---------------------------------------------------------------- notifications

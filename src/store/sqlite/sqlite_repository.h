@@ -1,6 +1,11 @@
 // The Repository on one SQLite connection; every statement is prepared once per connection.
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "store/nonce_index.h"
 #include "store/repository.h"
 #include "store/sqlite/connection.h"
 
@@ -11,8 +16,16 @@ class SqliteRepository final : public Repository {
   explicit SqliteRepository(Connection& db) noexcept : db_(db) {}
 
   std::uint64_t writer_generation() const override { return generation_; }
-  // The writer calls this when caches built from earlier jobs may be stale.
+  // The writer calls this when caches built from earlier jobs may be stale (another process wrote).
   void bump_writer_generation() noexcept { ++generation_; }
+  // The writer calls begin_batch() after each BEGIN, and rolled_back() after every rollback (of the
+  // transaction or to a savepoint) before it runs another job: the in-memory nonce index must hold
+  // exactly the logged sightings that still exist. rolled_back() also bumps the generation.
+  void begin_batch() noexcept { batch_nonces_.clear(); }
+  void rolled_back() noexcept;
+  // The in-memory nonce index: how many sightings it holds, and its table's size in bytes.
+  std::size_t nonces_remembered() const noexcept { return nonces_ ? nonces_->size() : 0; }
+  std::size_t nonce_index_bytes() const noexcept { return nonces_ ? nonces_->memory_bytes() : 0; }
 
   Status insert_user(const User& user, std::string_view password_hash) override;
   Result<std::optional<StoredUser>> find_user(std::string_view ref) override;
@@ -62,6 +75,7 @@ class SqliteRepository final : public Repository {
   Result<bool> record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
                             Millis ttl) override;
   Result<std::int64_t> prune_nonces(Millis seen_before, std::int64_t max_rows) override;
+  Status load_nonces() override;
 
   Status insert_notification(const Notification& notification) override;
   Status read_notifications(std::string_view user_ref, const NotificationQuery& query,
@@ -90,9 +104,20 @@ class SqliteRepository final : public Repository {
   Result<std::optional<StoredCredential>> one_credential(Stmt& stmt);
   Result<std::vector<TokenRecord>> token_rows(Stmt& stmt);
   Result<std::optional<StoredUser>> one_user(Stmt& stmt);
+  Result<bool> nonce_row_exists(std::int64_t seq, std::uint64_t digest);
 
   Connection& db_;
   std::uint64_t generation_ = 1;
+  // Replay protection (docs/storage.md, "Replay protection"): the sightings in the nonce_log table, read
+  // at the first record_nonce; null until then, and after a rollback it could not reconcile (it is then
+  // read again).
+  std::unique_ptr<NonceIndex> nonces_;
+  struct LoggedNonce {
+    std::uint64_t digest;
+    std::int64_t seq;                // its nonce_log row
+    std::optional<Millis> previous;  // what the index held before (an expired sighting)
+  };
+  std::vector<LoggedNonce> batch_nonces_;  // recorded since begin_batch(), oldest first
 };
 
 }  // namespace stsvend::store::sqlite

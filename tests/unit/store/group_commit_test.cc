@@ -80,6 +80,17 @@ int write_settings(Database& db, const char* prefix, int threads, int per_thread
   return failures.load();
 }
 
+// Records (key, nonce) as seen at `now` in a job of its own; whether it was fresh.
+bool fresh_nonce(Database& db, const std::string& nonce, Millis now = 2000) {
+  bool fresh = false;
+  const Status st = db.write([&](Repository& r) -> Status {
+    STSVEND_ASSIGN_OR_RETURN(fresh, r.record_nonce("key", nonce, now, 900'000));
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.message();
+  return fresh;
+}
+
 std::optional<std::string> setting(Database& db, const std::string& key) {
   auto lease = db.read();
   EXPECT_TRUE(lease.ok());
@@ -142,6 +153,37 @@ TEST(GroupCommit, FailedJobRollsBackOnlyItself) {
   }
 }
 
+// The writer remembers nonces in memory (store/nonce_index.h); a job undone after recording one must
+// not leave it remembered, whether the batch was rolled back whole or to the job's savepoint.
+TEST(GroupCommit, RolledBackNoncesAreForgotten) {
+  testing::TempDir dir;
+  auto db = open_db(dir.path());
+  constexpr int kJobs = 400;
+  std::vector<std::thread> threads;
+  std::atomic<int> unexpected{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kJobs; i += 8) {
+        const Status st = db->write([i](Repository& r) -> Status {
+          STSVEND_ASSIGN_OR_RETURN(const bool fresh, r.record_nonce("key", key("n", i), 1000, 900'000));
+          if (!fresh) return Status::AlreadyExists("nonce", "was already used");
+          STSVEND_RETURN_IF_ERROR(r.put_setting(key("k", i), "v"));
+          if (i % 2 == 0) return Status::FailedPrecondition("job", "refused after writing");
+          return Status::Ok();
+        });
+        if (st.ok() != (i % 2 == 1)) unexpected++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_GT(db->stats().jobs, db->stats().batches) << "some batches held several jobs";
+  for (int i = 0; i < kJobs; ++i) EXPECT_EQ(fresh_nonce(*db, key("n", i)), i % 2 == 0) << i;
+  db.reset();
+  auto reopened = open_db(dir.path());
+  for (int i = 0; i < kJobs; ++i) EXPECT_FALSE(fresh_nonce(*reopened, key("n", i))) << "from the log: " << i;
+}
+
 TEST(GroupCommit, ThrowingJobIsContained) {
   testing::TempDir dir;
   auto db = open_db(dir.path());
@@ -155,7 +197,7 @@ TEST(GroupCommit, ThrowingJobIsContained) {
 }
 
 // Disk full at COMMIT: the WAL cannot grow. Every job of the batch fails with Unavailable, none
-// of their rows exist, and the writer recovers once space is back.
+// of their rows exist (nor their nonces, in memory), and the writer recovers once space is back.
 TEST(GroupCommit, FailedCommitFailsEveryJobAndWritesNothing) {
   testing::TempDir dir;
   auto db = open_db(dir.path());
@@ -177,7 +219,11 @@ TEST(GroupCommit, FailedCommitFailsEveryJobAndWritesNothing) {
   for (int i = 0; i < kJobs; ++i) {
     threads.emplace_back([&, i] {
       results[static_cast<std::size_t>(i)] =
-          db->write([&, i](Repository& r) { return r.put_setting(key("big", i), big); });
+          db->write([&, i](Repository& r) -> Status {
+            STSVEND_ASSIGN_OR_RETURN(const bool fresh, r.record_nonce("key", key("big", i), 1000, 900'000));
+            if (!fresh) return Status::AlreadyExists("nonce", "was already used");
+            return r.put_setting(key("big", i), big);
+          });
     });
   }
   for (auto& th : threads) th.join();
@@ -190,6 +236,7 @@ TEST(GroupCommit, FailedCommitFailsEveryJobAndWritesNothing) {
     EXPECT_FALSE(setting(*db, key("big", i)).has_value());
   }
   EXPECT_EQ(setting(*db, "before"), "1");
+  for (int i = 0; i < kJobs; ++i) EXPECT_TRUE(fresh_nonce(*db, key("big", i))) << "the failed batch's nonce";
   EXPECT_TRUE(db->write([](Repository& r) { return r.put_setting("after", "1"); }).ok());
   EXPECT_EQ(setting(*db, "after"), "1");
   db.reset();

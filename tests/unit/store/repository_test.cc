@@ -4,8 +4,12 @@
 
 #include <sqlite3.h>
 
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
+#include "store/nonce_index.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
 #include "temp_dir.h"
@@ -127,8 +131,10 @@ TEST_F(RepositoryTest, NonceFreshnessFollowsTtl) {
   EXPECT_TRUE(*repo_->record_nonce("k", "n", 1501, 500));    // older than the TTL: fresh again
   EXPECT_TRUE(*repo_->record_nonce("k2", "n", 1501, 500));   // nonces are per credential key
   EXPECT_TRUE(*repo_->record_nonce("k3", "n", 1700, 500));
+  // The log holds four sightings: k/n at 1000 and at 1501, k2/n at 1501, k3/n at 1700.
   EXPECT_EQ(*repo_->prune_nonces(1600, 1), 1) << "at most max_rows";
-  EXPECT_EQ(*repo_->prune_nonces(1600, 5), 1);
+  EXPECT_FALSE(*repo_->record_nonce("k", "n", 1600, 500)) << "pruning the old sighting keeps the later one";
+  EXPECT_EQ(*repo_->prune_nonces(1600, 5), 2);
   EXPECT_EQ(*repo_->prune_nonces(1600, 5), 0);
   EXPECT_FALSE(*repo_->record_nonce("k3", "n", 1800, 500)) << "a nonce seen at or after the cutoff stays";
   EXPECT_EQ(*repo_->prune_nonces(2201, 5), 1);
@@ -334,7 +340,7 @@ TEST(SchemaMigration, FourIndexesTokensByDateForTheTransactionsWindow) {
   ASSERT_NE(opened, nullptr);
   Connection& db = *opened;
   ASSERT_TRUE(migrate(db).ok());
-  EXPECT_EQ(schema_version(), 4);
+  EXPECT_GE(schema_version(), 4);
   {
     auto plan = db.prepare(
         "EXPLAIN QUERY PLAN SELECT ref FROM tokens WHERE user_ref = 'u' AND created_at >= 0 AND created_at < 9 "
@@ -373,6 +379,32 @@ TEST(SchemaMigration, FourIndexesTokensByDateForTheTransactionsWindow) {
   EXPECT_EQ(notes({Millis{10}, Millis{30}}, std::nullopt), "t20 t10 ");
   EXPECT_EQ(notes({Millis{10}, Millis{30}}, 1u), "t20 ");
   EXPECT_EQ(notes({Millis{31}, std::nullopt}, 5u), "");
+}
+
+// Migration 5 moves the sightings into the append-only nonce_log as digests, in the order they were
+// seen: a nonce seen before the upgrade is still refused after it, and the old table is gone.
+TEST(SchemaMigration, FiveLogsNoncesAsDigestsInArrivalOrder) {
+  testing::TempDir dir;
+  auto opened = database_at_version(dir, 4, R"sql(
+    INSERT INTO nonces VALUES ('k', 'late', 2000), ('k', 'early', 1000), ('k2', 'late', 1500);
+  )sql");
+  ASSERT_NE(opened, nullptr);
+  Connection& db = *opened;
+  ASSERT_TRUE(migrate(db).ok());
+  {
+    auto rows = db.prepare("SELECT digest, seen_at FROM nonce_log ORDER BY seq");
+    ASSERT_TRUE(rows.ok());
+    std::vector<std::pair<std::uint64_t, std::int64_t>> log;
+    while (*rows->step()) log.emplace_back(static_cast<std::uint64_t>(rows->i64(0)), rows->i64(1));
+    const std::vector<std::pair<std::uint64_t, std::int64_t>> expected = {
+        {nonce_digest("k", "early"), 1000}, {nonce_digest("k2", "late"), 1500}, {nonce_digest("k", "late"), 2000}};
+    EXPECT_EQ(log, expected);
+  }
+  EXPECT_FALSE(db.prepare("SELECT 1 FROM nonces").ok());
+  SqliteRepository repo(db);
+  EXPECT_FALSE(*repo.record_nonce("k", "late", 2100, 500));
+  EXPECT_FALSE(*repo.record_nonce("k2", "late", 1900, 500));
+  EXPECT_TRUE(*repo.record_nonce("k", "early", 2100, 500)) << "seen 1,100 ms before, with a TTL of 500";
 }
 
 }  // namespace
