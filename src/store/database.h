@@ -67,8 +67,10 @@ class Database {
 struct SqliteOptions {
   std::filesystem::path path;
   std::size_t max_batch = 512;
-  // WAL size (in frames, one page each) at which the background thread checkpoints.
-  std::size_t checkpoint_start_frames = 4096;
+  // WAL size (in frames, one page each) at which the background thread checkpoints: from the minimum
+  // while the writer has room to the maximum when it is saturated (docs/storage.md, "Checkpoints").
+  std::size_t checkpoint_start_min_frames = 512;
+  std::size_t checkpoint_start_max_frames = 4096;
   // WAL size at which the writer checkpoints between batches itself, whatever the background
   // thread does (it is slow or blocked by readers): the bound on the WAL (256 MiB at 4 KiB pages).
   std::size_t checkpoint_force_frames = 65536;

@@ -48,7 +48,8 @@ std::unique_ptr<Database> open_db(const SqliteOptions& o) {
 SqliteOptions small_checkpoints(const std::filesystem::path& dir) {
   SqliteOptions o;
   o.path = dir / "t.db";
-  o.checkpoint_start_frames = 64;
+  o.checkpoint_start_min_frames = 64;
+  o.checkpoint_start_max_frames = 64;
   o.checkpoint_force_frames = 1024;
   return o;
 }
