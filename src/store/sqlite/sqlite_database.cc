@@ -302,7 +302,7 @@ class SqliteDatabase final : public Database {
   // batch, within the options' bounds. Batches grow with the load (64 connections, measured: 2.5 jobs
   // at 9,000 vends/s, 3.5 at 12,000, 5.4 at 15,000, 15 saturated at 21,000), so checkpoints are small
   // (2.5 MiB) while the writer has room, and the database fsync ending each one is short: the latency
-  // tail waited on it. Saturated, they are as large as before (16 MiB), where each copies a page that
+  // tail at half load waited on it. Saturated, they are as large as before (16 MiB), where each copies a page that
   // many batches rewrote once. Measured: docs/storage.md, "Checkpoints".
   std::size_t start_frames() const {
     const double wanted = 256.0 * batch_jobs_avg_;
