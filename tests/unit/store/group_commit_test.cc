@@ -319,6 +319,27 @@ TEST(GroupCommit, CheckpointsOffTheWriterKeepTheWalBounded) {
   expect_settings(*reopened, "k", kThreads, kPerThread, value);
 }
 
+// One write at a time makes batches of one job: the checkpoint threshold follows the batch size (256
+// frames a job, docs/storage.md "Checkpoints"), not the maximum, so a writer with room checkpoints small.
+TEST(GroupCommit, CheckpointSizeFollowsTheBatches) {
+  testing::TempDir dir;
+  SqliteOptions o;
+  o.path = dir.path() / "t.db";
+  o.checkpoint_start_min_frames = 16;
+  o.checkpoint_start_max_frames = 16384;
+  const std::string value(3000, 'v');  // about one WAL frame a write
+  auto db = open_db(o);
+  constexpr int kWrites = 1500;
+  for (int i = 0; i < kWrites; ++i) {
+    ASSERT_TRUE(db->write([&, i](Repository& r) { return r.put_setting(key("k", i), value); }).ok());
+  }
+  const Database::Stats s = db->stats();
+  EXPECT_EQ(s.batches, std::uint64_t{kWrites});
+  // At the maximum there would have been no checkpoint at all; at 256 frames, several.
+  EXPECT_GE(s.checkpoints, 3u);
+  EXPECT_LT(std::filesystem::file_size(dir.path() / "t.db-wal"), 1024u * 4096);
+}
+
 // A read lease holding an old snapshot keeps the WAL from being copied or restarted past it: the WAL
 // grows, but writes go on, and once the lease ends the WAL is restarted by further writes.
 TEST(GroupCommit, LongReadLeaseOnlyDelaysCheckpoints) {
