@@ -106,16 +106,26 @@ void NonceIndex::Shard::rehash(std::size_t capacity) {
   }
 }
 
-std::size_t NonceIndex::size() const noexcept {
-  std::size_t n = 0;
-  for (const Shard& s : shards_) n += s.size();
-  return n;
+std::optional<NonceIndex::Millis> NonceIndex::put(std::uint64_t digest, Millis seen_at) {
+  Shard& s = shard(digest);
+  const Share before = share(s);
+  const std::optional<Millis> previous = s.put(stored(digest), seen_at);  // a throwing put changed nothing
+  carry(s, before);
+  return previous;
 }
 
-std::size_t NonceIndex::memory_bytes() const noexcept {
-  std::size_t n = 0;
-  for (const Shard& s : shards_) n += s.memory_bytes();
-  return n;
+void NonceIndex::forget_if_not_after(std::uint64_t digest, Millis seen_at) noexcept {
+  Shard& s = shard(digest);
+  const Share before = share(s);
+  s.forget_if_not_after(stored(digest), seen_at);
+  carry(s, before);
+}
+
+void NonceIndex::restore(std::uint64_t digest, std::optional<Millis> previous) noexcept {
+  Shard& s = shard(digest);
+  const Share before = share(s);
+  s.restore(stored(digest), previous);
+  carry(s, before);
 }
 
 }  // namespace stsvend::store

@@ -35,18 +35,15 @@ class NonceIndex {
   // When `digest` was last seen, if it is remembered.
   std::optional<Millis> find(std::uint64_t digest) const noexcept { return shard(digest).find(stored(digest)); }
   // Remembers `digest` as seen at `seen_at`; returns when it was seen before, if it was.
-  std::optional<Millis> put(std::uint64_t digest, Millis seen_at) { return shard(digest).put(stored(digest), seen_at); }
+  std::optional<Millis> put(std::uint64_t digest, Millis seen_at);
   // Forgets `digest` if it was last seen at or before `seen_at` (a later sighting stays).
-  void forget_if_not_after(std::uint64_t digest, Millis seen_at) noexcept {
-    shard(digest).forget_if_not_after(stored(digest), seen_at);
-  }
+  void forget_if_not_after(std::uint64_t digest, Millis seen_at) noexcept;
   // Undoes a put: `previous` is what put returned.
-  void restore(std::uint64_t digest, std::optional<Millis> previous) noexcept {
-    shard(digest).restore(stored(digest), previous);
-  }
+  void restore(std::uint64_t digest, std::optional<Millis> previous) noexcept;
 
-  std::size_t size() const noexcept;
-  std::size_t memory_bytes() const noexcept;
+  // Totals kept up to date by every change (read after each batch, for /metrics).
+  std::size_t size() const noexcept { return size_; }
+  std::size_t memory_bytes() const noexcept { return memory_bytes_; }
 
  private:
   // One open-addressing table. Digests are never 0 here (0 marks an empty slot).
@@ -80,7 +77,20 @@ class NonceIndex {
   Shard& shard(std::uint64_t digest) noexcept { return shards_[digest >> 56]; }
   const Shard& shard(std::uint64_t digest) const noexcept { return shards_[digest >> 56]; }
 
+  // A shard's share of the totals, taken before a change and carried over after it.
+  struct Share {
+    std::size_t size;
+    std::size_t bytes;
+  };
+  static Share share(const Shard& s) noexcept { return {s.size(), s.memory_bytes()}; }
+  void carry(const Shard& s, Share before) noexcept {
+    size_ = size_ + s.size() - before.size;
+    memory_bytes_ = memory_bytes_ + s.memory_bytes() - before.bytes;
+  }
+
   std::array<Shard, 256> shards_;
+  std::size_t size_ = 0;
+  std::size_t memory_bytes_ = shards_.size() * shards_[0].memory_bytes();
 };
 
 }  // namespace stsvend::store

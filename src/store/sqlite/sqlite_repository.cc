@@ -568,9 +568,9 @@ Result<bool> SqliteRepository::record_nonce(std::string_view credential_key, std
   PREPARE(s, "INSERT INTO nonce_log (digest, seen_at) VALUES (?1, ?2)");
   s.bind(1, static_cast<std::int64_t>(digest)).bind(2, now);
   STSVEND_RETURN_IF_ERROR(s.run());
-  batch_nonces_.reserve(batch_nonces_.size() + 1);  // so that nothing throws between put and push_back
-  const std::optional<Millis> previous = nonces_->put(digest, now);
-  batch_nonces_.push_back(LoggedNonce{digest, db_.last_insert_rowid(), previous});
+  // Listed before the put: if the put throws, undoing the listed entry restores what the index holds.
+  batch_nonces_.push_back(LoggedNonce{digest, db_.last_insert_rowid(), seen});
+  (void)nonces_->put(digest, now);
   return true;
 }
 
