@@ -15,11 +15,14 @@ void write_double(double d, std::string& out) {
     out += "null";
     return;
   }
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), d);
+  // Fixed notation, never an exponent: the shortest form of 0.0005 is "5e-04", which has no decimal
+  // point (NECTAR-V1 §1). The shortest fixed text of any double fits: DBL_MAX has 309 integer digits,
+  // the smallest subnormal 324 fractional ones.
+  char buf[400];
+  auto res = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
   std::string_view text(buf, static_cast<std::size_t>(res.ptr - buf));
   out.append(text);
-  if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
+  if (text.find('.') == std::string_view::npos) out += ".0";
 }
 
 // Length of the well-formed UTF-8 sequence (RFC 3629 table 3.7: no overlong forms, no surrogates,

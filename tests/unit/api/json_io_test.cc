@@ -2,6 +2,7 @@
 // values, query parsing, and how a Status becomes an envelope (NECTAR-V1 §1).
 #include "api/json_io.h"
 
+#include <limits>
 #include <regex>
 #include <set>
 #include <string>
@@ -25,6 +26,13 @@ TEST(JsonIo, DecimalsAlwaysHaveADecimalPoint) {
   EXPECT_EQ(write_json(boost::json::value(100)), "100");  // integers stay integers
   EXPECT_EQ(write_json(units_json(1'000'000)), "100.0");
   EXPECT_EQ(write_json(units_json(12'345)), "1.2345");
+  // Shortest round trip would be "5e-04" and "1e+22": no decimal point.
+  EXPECT_EQ(write_json(units_json(5)), "0.0005");
+  EXPECT_EQ(write_json(units_json(1)), "0.0001");
+  EXPECT_EQ(write_json(boost::json::value(1e22)), "10000000000000000000000.0");
+  EXPECT_EQ(write_json(boost::json::value(-2.5e-7)), "-0.00000025");
+  EXPECT_EQ(write_json(boost::json::value(std::numeric_limits<double>::max())).size(), 311u);
+  EXPECT_EQ(write_json(boost::json::value(std::numeric_limits<double>::denorm_min())).size(), 326u);
   boost::json::object o;
   o["credits"] = 120.0;
   o["name"] = "a\"b";
