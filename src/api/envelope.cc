@@ -71,6 +71,10 @@ Reply envelope_no_data(std::string_view message, const std::string& request_id) 
 Reply envelope_error(const Status& status, const std::string& request_id, std::string_view path) {
   if (status.code() == Status::Code::kUnauthenticated) return spring_reply(401, status.message(), path);
   if (status.code() == Status::Code::kPermissionDenied) return spring_reply(403, status.message(), path);
+  // NECTAR-V1 §1: an unparseable body is one of GW's framework errors, HTTP 400.
+  if (status.code() == Status::Code::kInvalidArgument && status.field() == kBodyField) {
+    return spring_reply(400, status.message(), path);
+  }
   const int code = nectar_code_for(status);
   // "field: rule" — names the input and the rule; Nectar texts ("Insufficient credits", "Calculated and
   // payload digests do not match!") stay verbatim inside it.

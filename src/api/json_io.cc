@@ -175,8 +175,8 @@ Result<boost::json::object> parse_json_object(std::string_view body, const boost
   if (i == body.size()) return boost::json::object(sp);
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(body, ec, sp);
-  if (ec) return Status::InvalidArgument("body", "must be valid JSON");
-  if (!v.is_object()) return Status::InvalidArgument("body", "must be a JSON object");
+  if (ec) return Status::InvalidArgument(kBodyField, "must be valid JSON");
+  if (!v.is_object()) return Status::InvalidArgument(kBodyField, "must be a JSON object");
   return std::move(v.as_object());
 }
 

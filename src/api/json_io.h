@@ -15,13 +15,17 @@
 
 namespace stsvend::api {
 
-// Compact JSON; doubles as the shortest round-trip decimal with at least one fractional digit
-// ("100.0", "98.5"). Integers stay integers. Strings are escaped as Boost.JSON does.
+// Compact JSON; doubles as the shortest round-trip decimal in fixed notation with at least one
+// fractional digit ("100.0", "98.5", "0.0005"). Integers stay integers. Strings are escaped as Boost.JSON does.
 std::string write_json(const boost::json::value& v);
 // The same text appended to `out`: a long listing is written one row at a time into the reply.
 void append_json(const boost::json::value& v, std::string& out);
 
-// Parses a request body. Empty body → empty object. Errors: InvalidArgument("body", ...).
+// The field of the errors parse_json_object gives a body that is not a JSON object: envelope_error answers
+// them as a framework error (HTTP 400), as GW's Spring does before any controller runs.
+inline constexpr std::string_view kBodyField = "body";
+
+// Parses a request body. Empty body → empty object. Errors: InvalidArgument(kBodyField, ...).
 // `sp`: where the tree lives (a hot path passes a stack monotonic_resource that outlives the result).
 Result<boost::json::object> parse_json_object(std::string_view body, const boost::json::storage_ptr& sp = {});
 

@@ -589,7 +589,13 @@ Result<ConfigurationInfo> ServiceImpl::upload_configuration(std::string_view use
   if (keys.empty()) return Status::FailedPrecondition("digest", "the user has no activated public key");
   STSVEND_ASSIGN_OR_RETURN(SecretBytes text,
                            vault::open_configuration_upload(*server_key_, data_b64, digest_b64, key_b64, keys));
-  return store_configuration(user_ref, text.span());
+  Result<ConfigurationInfo> stored = store_configuration(user_ref, text.span());
+  if (!stored.ok() && stored.status().code() == Status::Code::kInvalidArgument) {
+    // GW answers bad text with status.code 500 and "Invalid configuration file" (NECTAR-V1 §3.5.1 step 6);
+    // what is wrong with it follows, since the uploader cannot see the text's field names otherwise.
+    return Status::FailedPrecondition("data", "Invalid configuration file: " + stored.status().message());
+  }
+  return stored;
 }
 
 Result<ConfigurationInfo> ServiceImpl::add_configuration_text(std::string_view user_ref, std::string_view text) {

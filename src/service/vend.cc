@@ -39,9 +39,11 @@ sts::TokenRequest clone_request(const sts::TokenRequest& r) {
   return c;
 }
 
+// A configuration that does not exist or is another tenant's (the two are indistinguishable). GW answers
+// vends and decodes with it as status.code 500 (NECTAR-V1 §3.1.3), hence not NotFound (405).
 Status config_not_assigned(std::string_view config_ref, std::string_view user_ref) {
-  return Status::NotFound("config_ref",
-                          "Config " + std::string(config_ref) + " is not assigned to " + std::string(user_ref));
+  return Status::FailedPrecondition("config_ref",
+                                    "Config " + std::string(config_ref) + " is not assigned to " + std::string(user_ref));
 }
 
 Status tid_range_exhausted(sts::BaseDate base_date) {

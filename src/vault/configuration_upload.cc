@@ -168,7 +168,7 @@ Result<SecretBytes> open_configuration_upload(const ServerKey& server_key, std::
     matched = matched || raw || wrapped;
   }
   if (!matched && failure.empty()) failure = "digest verifies under none of the user's activated keys";
-  if (!failure.empty()) return Status::InvalidArgument("digest", kDigestMismatch).with_detail(failure);
+  if (!failure.empty()) return Status::FailedPrecondition("digest", kDigestMismatch).with_detail(failure);
   return SecretBytes(plaintext);
 }
 

@@ -49,8 +49,8 @@ Result<std::string> normalize_public_key(std::string_view text);
 // Errors: field "key" / "data" / "digest" for malformed base64 or a `data` that is not IV plus whole
 // blocks; FailedPrecondition("public_keys", ...) when the user has no usable key. A key that does not
 // unwrap, bad CBC padding and a signature that verifies under none of the keys all give the same
-// InvalidArgument("digest", "Calculated and payload digests do not match!") (no padding oracle; the
-// log detail says which). The returned text contains the vending key.
+// FailedPrecondition("digest", "Calculated and payload digests do not match!"), status.code 500 as in
+// GW (no padding oracle; the log detail says which). The returned text contains the vending key.
 Result<SecretBytes> open_configuration_upload(const ServerKey& server_key, std::string_view data_b64,
                                               std::string_view digest_b64, std::string_view key_b64,
                                               std::span<const std::string> user_public_keys);

@@ -152,6 +152,9 @@ TEST(Envelope, StatusMapping) {
   EXPECT_EQ(envelope_error(Status::NotFound("config_ref", "no such configuration"), "", "/").nectar_code, 405);
   EXPECT_EQ(envelope_error(Status::AlreadyExists("Idempotency-Key", "x"), "", "/").nectar_code, 700);
   EXPECT_EQ(envelope_error(Status::FailedPrecondition("credits", "Insufficient credits"), "", "/").nectar_code, 500);
+  auto unparseable = envelope_error(Status::InvalidArgument(kBodyField, "must be valid JSON"), "rid", "/v1/tokens");
+  EXPECT_EQ(unparseable.http_status, 400u);
+  EXPECT_EQ(boost::json::parse(unparseable.body).at("message").as_string(), "body: must be valid JSON");
   auto unauth = envelope_error(Status::Unauthenticated("signature does not match"), "", "/v1/tokens");
   EXPECT_EQ(unauth.http_status, 401u);
   const auto spring = boost::json::parse(unauth.body).as_object();

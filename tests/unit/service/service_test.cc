@@ -2,6 +2,8 @@
 // configurations (text and Nectar upload), credits and notifications.
 #include <sys/stat.h>
 
+#include <array>
+
 #include <botan/base64.h>
 #include <botan/cipher_mode.h>
 #include <botan/data_src.h>
@@ -380,31 +382,31 @@ TEST_F(ServiceTest, BadConfigurationTextNamesTheKey) {
 TEST_F(ServiceTest, UploadConfigurationVerifiesDigestWithActivatedKeys) {
   const std::string alice = make_user("alice", 0);
   Botan::RSA_PrivateKey user_key(Botan::system_rng(), 2048);
-  const std::string text = kConfig2014;
-  const std::string sym = "v8y/B?E(H+MbQeTh";
+  // The three artifacts of the seed's openssl commands for `text`, signed by user_key.
+  const auto artifacts = [&](const std::string& text) {
+    const std::string sym = "v8y/B?E(H+MbQeTh";
+    std::vector<std::uint8_t> iv(16, '1');
+    auto enc = Botan::Cipher_Mode::create_or_throw("AES-128/CBC/PKCS7", Botan::ENCRYPTION);
+    enc->set_key(reinterpret_cast<const std::uint8_t*>(sym.data()), sym.size());
+    enc->start(iv);
+    Botan::secure_vector<std::uint8_t> ct(text.begin(), text.end());
+    enc->finish(ct);
+    std::vector<std::uint8_t> data(iv);
+    data.insert(data.end(), ct.begin(), ct.end());
 
-  std::vector<std::uint8_t> iv(16, '1');
-  auto enc = Botan::Cipher_Mode::create_or_throw("AES-128/CBC/PKCS7", Botan::ENCRYPTION);
-  enc->set_key(reinterpret_cast<const std::uint8_t*>(sym.data()), sym.size());
-  enc->start(iv);
-  Botan::secure_vector<std::uint8_t> ct(text.begin(), text.end());
-  enc->finish(ct);
-  std::vector<std::uint8_t> data(iv);
-  data.insert(data.end(), ct.begin(), ct.end());
+    auto sha = Botan::HashFunction::create_or_throw("SHA-256");
+    const auto h = sha->process(text);
+    Botan::PK_Signer signer(user_key, Botan::system_rng(), "EMSA3(Raw)");
+    const auto digest = signer.sign_message(h, Botan::system_rng());
 
-  auto sha = Botan::HashFunction::create_or_throw("SHA-256");
-  const auto h = sha->process(text);
-  Botan::PK_Signer signer(user_key, Botan::system_rng(), "EMSA3(Raw)");
-  const auto digest = signer.sign_message(h, Botan::system_rng());
-
-  Botan::DataSource_Memory src(svc_->server_public_key_pem());
-  std::unique_ptr<Botan::Public_Key> server_pub(Botan::X509::load_key(src));
-  Botan::PK_Encryptor_EME wrap(*server_pub, Botan::system_rng(), "EME-PKCS1-v1_5");
-  const auto wrapped = wrap.encrypt(reinterpret_cast<const std::uint8_t*>(sym.data()), sym.size(), Botan::system_rng());
-
-  const std::string data_b64 = b64(data);
-  const std::string digest_b64 = b64(digest);
-  const std::string key_b64 = b64(wrapped);
+    Botan::DataSource_Memory src(svc_->server_public_key_pem());
+    std::unique_ptr<Botan::Public_Key> server_pub(Botan::X509::load_key(src));
+    Botan::PK_Encryptor_EME wrap(*server_pub, Botan::system_rng(), "EME-PKCS1-v1_5");
+    const auto wrapped =
+        wrap.encrypt(reinterpret_cast<const std::uint8_t*>(sym.data()), sym.size(), Botan::system_rng());
+    return std::array<std::string, 3>{b64(data), b64(digest), b64(wrapped)};
+  };
+  const auto [data_b64, digest_b64, key_b64] = artifacts(kConfig2014);
 
   // No activated key yet.
   EXPECT_FALSE(svc_->upload_configuration(alice, data_b64, digest_b64, key_b64).ok());
@@ -419,6 +421,14 @@ TEST_F(ServiceTest, UploadConfigurationVerifiesDigestWithActivatedKeys) {
   auto ok = svc_->upload_configuration(alice, data_b64, digest_b64, key_b64);
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_EQ(ok->name, "test_config");
+
+  // Correctly sealed text that is no configuration: GW's message and status.code 500, then what is wrong.
+  const auto [bad_data, bad_digest, bad_key] = artifacts("this is not a config\n");
+  auto bad = svc_->upload_configuration(alice, bad_data, bad_digest, bad_key);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(bad.status().field(), "data");
+  EXPECT_EQ(bad.status().rule().rfind("Invalid configuration file: line 1", 0), 0u) << bad.status().message();
 }
 
 TEST_F(ServiceTest, CreditsAndTransactions) {

@@ -134,7 +134,7 @@ class ConfigurationUploadTest : public ::testing::Test {
 
   static void expect_digest_error(const Result<SecretBytes>& r) {
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition);  // status.code 500, as GW answers
     EXPECT_EQ(r.status().field(), "digest");
     EXPECT_EQ(r.status().rule(), "Calculated and payload digests do not match!");
   }
