@@ -160,14 +160,6 @@ Reply NectarApi::post_decode(Ctx& c) {
   if (auto config = service_.get_configuration(c.caller.user_ref, *config_ref); config.ok()) {
     base_date = config->base_date;
   }
-  switch (decoded->outcome.result) {
-    case sts::TokenResult::kFormat:
-      return error(c, Status::InvalidArgument("token_no", "must be 20 digits below 2^66 and not class 3"));
-    case sts::TokenResult::kCrc:
-      return error(c, Status::InvalidArgument("token_no", "CRC mismatch: wrong configuration or meter, or a mistyped token"));
-    default:
-      break;
-  }
   return envelope_data("Successfully decoded token", c.request_id, decoded_json(*decoded, base_date));
 }
 

@@ -1,8 +1,11 @@
 // `stsvend admin …`: users, credentials, credits, configurations and the server key, straight on the
 // data directory (SQLite WAL lets this run next to a live server). Scripts depend on the --json
 // output shapes; keep them exact (docs/api.md, "Admin CLI"). Exit 0 ok, 1 failure, 2 bad input.
+#include <string.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -45,10 +48,20 @@ int fail(const Status& s) {
 
 void print_json(const boost::json::value& v) { std::printf("%s\n", api::write_json(v).c_str()); }
 
+// Opens the data directory as `serve` does, creating it when missing. A script's mistyped --data-dir would
+// then quietly work on a fresh database, so a directory that held no database is named on stderr (stdout,
+// which scripts parse, is unchanged).
 Result<std::unique_ptr<service::Service>> open_service(const api::VaultFlags& flags) {
   vault::disable_core_dumps();
   STSVEND_ASSIGN_OR_RETURN(auto options, api::make_service_options(flags));
-  return service::Service::open(options);
+  std::error_code ec;
+  const bool fresh = !std::filesystem::exists(options.data_dir / "stsvend.db", ec);
+  auto svc = service::Service::open(options);
+  if (svc.ok() && fresh) {
+    std::fprintf(stderr, "stsvend: note: %s held no stsvend database; a new one was created there\n",
+                 options.data_dir.c_str());
+  }
+  return svc;
 }
 
 // The exit code of `run` once the command's data directory and vault settings are complete (flags,
@@ -58,10 +71,30 @@ int with_settings(const CLI::App& cmd, api::VaultFlags& v, const std::function<i
   return run();
 }
 
+// A configuration or key file: at most 1 MiB (both are a few KiB), so `--file /dev/zero` is refused
+// instead of filling memory. Pipes (`--file <(...)`) are read as far as the bound.
 Result<std::string> read_file(const std::string& path, std::string_view flag) {
+  constexpr std::size_t kMaxBytes = 1 << 20;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Status::InvalidArgument(flag, path + " is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::InvalidArgument(flag, "cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string text;
+  char chunk[16384];
+  try {
+    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+      text.append(chunk, static_cast<std::size_t>(in.gcount()));
+      if (text.size() > kMaxBytes) {
+        explicit_bzero(chunk, sizeof chunk);
+        return Status::InvalidArgument(flag, path + " is larger than 1 MiB");
+      }
+    }
+  } catch (const std::exception&) {  // libstdc++'s filebuf throws on a read error whatever the stream's mask
+    return Status::InvalidArgument(flag, "cannot read " + path);
+  }
+  explicit_bzero(chunk, sizeof chunk);  // a private key passes through it
+  if (in.bad()) return Status::InvalidArgument(flag, "cannot read " + path);
+  return text;
 }
 
 // --- user

@@ -424,6 +424,15 @@ Result<DecodeResult> ServiceImpl::decode(std::string_view user_ref, std::string_
   }
   STSVEND_ASSIGN_OR_RETURN(std::shared_ptr<const MeterKey> mk, meter_key(user_ref, config_ref, drn));
   out.outcome = sts::decode_token(token_no, mk->key, mk->config.encryption_algorithm);
+  // Not a token of this meter at all: a failed request, so nothing is recorded.
+  switch (out.outcome.result) {
+    case sts::TokenResult::kFormat:
+      return Status::InvalidArgument("token_no", "must be 20 digits below 2^66 and not class 3");
+    case sts::TokenResult::kCrc:
+      return Status::InvalidArgument("token_no", "CRC mismatch: wrong configuration or meter, or a mistyped token");
+    default:
+      break;
+  }
   if (Status written = db_->write([&](Repository& repo) -> Status {
     return notify(repo, user_ref, "DECODE_TOKEN", "Token decoded",
                   "Decoded a token for meter " + std::string(drn) + ": " +

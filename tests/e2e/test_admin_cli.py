@@ -145,6 +145,9 @@ class AdminCli(harness.ServerTestCase):
             ("--file", ["config", "add", "--user", user, "--file", not_a_config, "--json"]),
             ("user_ref", ["config", "add", "--user", "no-such-user", "--file", a_config, "--json"]),
             ("FILE", ["server-key", "import", missing]),
+            ("FILE", ["server-key", "import", self.work]),            # a directory
+            ("FILE", ["server-key", "import", "/dev/zero"]),          # no end: refused at 1 MiB
+            ("--file", ["config", "add", "--user", user, "--file", self.work, "--json"]),
             ("pkcs8", ["server-key", "import", not_a_key]),
             ("--vault", ["user", "list", "--vault", "bogus", "--json"]),
         ]

@@ -339,13 +339,16 @@ TEST_F(VendTest, DecodeFindsOwnTokensAndDecodesAnyToken) {
   EXPECT_EQ(d->record->ref, res->tokens[0].ref);
   EXPECT_EQ(svc_->list_notifications(user_, {})->front().type, "DECODE_TOKEN");
 
+  // Failed decodes are refused and, like every failed request, record nothing.
+  const std::size_t notifications = svc_->list_notifications(user_, {})->size();
   auto other_meter = svc_->decode(user_, config_, "01234567890", res->tokens[0].token_no);
-  ASSERT_TRUE(other_meter.ok());
-  EXPECT_EQ(other_meter->outcome.result, sts::TokenResult::kCrc) << "another meter's key does not decode it";
+  ASSERT_FALSE(other_meter.ok()) << "another meter's key does not decode it";
+  EXPECT_EQ(other_meter.status().field(), "token_no");
+  EXPECT_NE(other_meter.status().rule().find("CRC"), std::string::npos);
   auto junk = svc_->decode(user_, config_, kDrn, "123");
-  ASSERT_TRUE(junk.ok());
-  EXPECT_EQ(junk->outcome.result, sts::TokenResult::kFormat);
-  EXPECT_FALSE(junk->record.has_value());
+  ASSERT_FALSE(junk.ok());
+  EXPECT_EQ(junk.status().field(), "token_no");
+  EXPECT_EQ(svc_->list_notifications(user_, {})->size(), notifications);
 }
 
 TEST_F(VendTest, TokenLookups) {
