@@ -616,6 +616,16 @@ bool Session<Stream>::on_header() {
     on_parse_error(http::error::body_limit);
     return false;
   }
+  // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked leaves the body's length unknown, and
+  // with Content-Length beside it the two may disagree (§6.1). The parser would read no body and take
+  // the bytes that follow as the next request: behind a proxy that reads them as this one's body, a
+  // smuggled request. Both are malformed: 400, and the connection is closed.
+  const auto& head = parser_->get();
+  if (head.find(http::field::transfer_encoding) != head.end() &&
+      (!parser_->chunked() || head.find(http::field::content_length) != head.end())) {
+    on_parse_error(http::error::bad_transfer_encoding);
+    return false;
+  }
   set_deadline(deadline_after(server_.options().read_timeout));
   // curl sends `Expect: 100-continue` for bodies over 1 KiB and waits a second unless told to go on.
   if (!parser_->is_done() && beast::iequals(parser_->get()[http::field::expect], "100-continue")) {

@@ -166,6 +166,28 @@ class PlainTransport(harness.ServerTestCase):
             self.assertEqual(read_responses(s, 1)[0][0], 200)
 
 
+    def test_a_body_of_unknown_length_gets_400_and_nothing_after_it_is_served(self):
+        # Transfer-Encoding not ending in chunked, or beside Content-Length (RFC 9112 §6.1, §6.3): what follows
+        # would otherwise be served as a request of its own (request smuggling behind a proxy).
+        smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        for head in (b"Transfer-Encoding: gzip\r\n", b"Transfer-Encoding: chunked, identity\r\n",
+                     b"Transfer-Encoding: chunked\r\nContent-Length: %d\r\n" % len(smuggled)):
+            with self.subTest(head=head), self.connect() as s:
+                s.sendall(b"POST /v1/tokens HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n" + smuggled)
+                s.settimeout(10 * harness.SLOW)
+                answer = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+                self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:200])
+                self.assertEqual(answer.count(b"HTTP/1.1 "), 1, answer)
+        with self.connect() as s:
+            s.sendall(b"POST /v1/tokens HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+            self.assertEqual(read_responses(s, 1)[0][0], 401)  # chunked alone is fine: unsigned, so 401
+
+
 class OneServerPerDataDirectory(harness.ServerTestCase):
 
     def test_a_second_server_on_the_same_data_directory_is_refused_naming_the_first(self):
