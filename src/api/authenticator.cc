@@ -65,13 +65,16 @@ Result<Caller> authenticate(service::Service& service, const HttpRequest& reques
     return Status::Unauthenticated("Content-MD5 does not match the body");
   }
   STSVEND_RETURN_IF_ERROR(check_date_skew(date, now_unix_seconds));
+  std::int64_t dated = 0;
+  if (const auto parsed = parse_sdk_date(date); parsed && parsed->has_zone) dated = parsed->unix_seconds * 1000;
   if (!permission.empty() && !cred->permissions.contains(permission)) {
     return Status::PermissionDenied("credentials lack the permission " + std::string(permission));
   }
   Caller caller;
+  caller.nonce_dated = dated;
   if (defer_nonce) {
     caller.pending_nonce = std::string(nonce);
-  } else if (Status s = service.consume_nonce(auth.key, nonce); !s.ok()) {
+  } else if (Status s = service.consume_nonce(auth.key, nonce, dated); !s.ok()) {
     if (s.code() == Status::Code::kAlreadyExists) return Status::Unauthenticated("nonce already used");
     return s;
   }

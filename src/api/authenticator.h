@@ -22,6 +22,7 @@ struct Caller {
   // answers (Service::vend_async does, whatever the outcome) or record it itself
   // (Service::consume_nonce_async; NectarApi::answer_burning_nonce).
   std::string pending_nonce;
+  std::int64_t nonce_dated = 0;  // ms: the request's zoned Date, for Service::consume_nonce
   bool has(std::string_view permission) const { return permissions.contains(permission); }
 };
 

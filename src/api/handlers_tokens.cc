@@ -65,6 +65,7 @@ void NectarApi::post_tokens(Ctx& c, Responder responder) {
   vend.request_id = c.request_id;
   vend.nonce_key = std::move(c.caller.key);
   vend.nonce = std::move(c.caller.pending_nonce);
+  vend.nonce_dated = c.caller.nonce_dated;
 
   auto p = std::make_shared<PendingVend>();
   p->api = this;

@@ -125,7 +125,8 @@ std::optional<ParsedDate> assemble(int year, int month, int day, int h, int mi, 
   const std::int64_t local = days_from_civil(year, month, day) * 86400 + h * 3600 + mi * 60 + sec;
   if (!zone) return ParsedDate{local, false};
   const auto off = zone_offset(*zone);
-  if (!off) return std::nullopt;
+  // A zone we cannot map still stamps the client's wall clock: checked as a zoneless date, not skipped.
+  if (!off) return ParsedDate{local, false};
   return ParsedDate{local - *off, true};
 }
 

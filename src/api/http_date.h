@@ -16,8 +16,8 @@ struct ParsedDate {
   bool has_zone = false;          // a zone abbreviation we know, or a numeric offset
 };
 
-// nullopt when the text matches none of the formats or names a zone we cannot map; the caller then
-// does not reject on skew alone (the nonce store is the replay guard).
+// nullopt when the text matches none of the formats; the caller then does not reject on skew alone
+// (the nonce store is the replay guard). A zone name we cannot map reads as a zoneless date.
 std::optional<ParsedDate> parse_sdk_date(std::string_view text);
 
 inline constexpr std::int64_t kMaxSkewSeconds = 15 * 60;

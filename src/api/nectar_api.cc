@@ -318,7 +318,8 @@ void NectarApi::answer_burning_nonce(Ctx& c, Responder responder, Reply reply) {
   p->io_thread = std::this_thread::get_id();
   p->reply = std::move(reply);
   // `done` may run inline, before this call returns: nothing after it may touch `c`.
-  service_.consume_nonce_async(std::move(c.caller.key), std::move(c.caller.pending_nonce), [p](Status s) {
+  const std::int64_t dated = c.caller.nonce_dated;
+  service_.consume_nonce_async(std::move(c.caller.key), std::move(c.caller.pending_nonce), dated, [p](Status s) {
     p->status = std::move(s);
     resume_on_io(p, &NectarApi::finish_nonce);
   });

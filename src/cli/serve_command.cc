@@ -49,9 +49,21 @@ struct ServeFlags {
   std::string path_prefix;
   std::string log_level = "info";
   std::string price_per_token = "1.0";
+  std::string nonce_ttl = "900";
   unsigned threads = 0;
   unsigned workers = 64;
 };
+
+// Seconds, from the floor of 15 minutes to a week.
+Result<std::int64_t> parse_nonce_ttl(const std::string& text) {
+  bool digits = !text.empty() && text.size() <= 6;
+  for (char c : text) digits = digits && c >= '0' && c <= '9';
+  const std::int64_t n = digits ? std::stoll(text) : 0;
+  if (!digits || n < 900 || n > 604'800) {
+    return Status::InvalidArgument("--nonce-ttl", "must be a whole number of seconds from 900 to 604800");
+  }
+  return n;
+}
 
 // "HOST:PORT", "[v6]:PORT".
 Status parse_listen(const std::string& text, std::string* host, std::uint16_t* port) {
@@ -116,6 +128,12 @@ int run_serve(const ServeFlags& f) {
     return 2;
   }
   options->price_per_token = *price;
+  auto nonce_ttl = parse_nonce_ttl(f.nonce_ttl);
+  if (!nonce_ttl.ok()) {
+    std::fprintf(stderr, "stsvend: %s\n", nonce_ttl.status().message().c_str());
+    return 2;
+  }
+  options->nonce_ttl_seconds = *nonce_ttl;
 
   // A server must outlive its log reader: when the pipe or socket behind stdout/stderr closes
   // (`stsvend serve 2>&1 | logger`, a restarted log collector), the write fails with EPIPE and the
@@ -212,6 +230,7 @@ std::vector<Setting> serve_settings(ServeFlags& f) {
                                    {"path-prefix", &f.path_prefix},
                                    {"log-level", &f.log_level},
                                    {"price-per-token", &f.price_per_token},
+                                   {"nonce-ttl", &f.nonce_ttl},
                                    {"threads", nullptr, &f.threads},
                                    {"workers", nullptr, &f.workers}});
   return settings;
@@ -233,6 +252,9 @@ void add_serve_command(CLI::App& app, Context& ctx) {
                     "Behind a reverse proxy that keeps its prefix: strip PREFIX (e.g. /nectar) from request paths");
   serve->add_option("--log-level", f->log_level, "debug|info|warn|error|off (default info)");
   serve->add_option("--price-per-token", f->price_per_token, "Credits charged per token (default 1.0)");
+  serve->add_option("--nonce-ttl", f->nonce_ttl,
+                    "Seconds a request nonce is remembered, 900 to 604800 (default 900); longer also refuses "
+                    "late replays of requests whose Date has no zone, at ~36 bytes of memory per request");
   serve->add_option("--threads", f->threads, "I/O threads (default: hardware threads)");
   serve->add_option("--workers", f->workers, "Worker threads running the requests that block (default 64)");
   serve->footer(

@@ -13,7 +13,7 @@ namespace {
 const std::set<std::string, std::less<>>& known_names() {
   static const std::set<std::string, std::less<>> names = {
       "data-dir",        "listen",  "tls-cert", "tls-key", "path-prefix",   "log-level",     "price-per-token",
-      "threads",         "workers", "vault",    "pkcs11-module", "pkcs11-token", "pkcs11-pin-env"};
+      "nonce-ttl",       "threads",         "workers", "vault",    "pkcs11-module", "pkcs11-token", "pkcs11-pin-env"};
   return names;
 }
 

@@ -219,6 +219,7 @@ struct VendRequest {
   // vend records it too. A replayed nonce fails the vend with Unauthenticated. See vend_async.
   std::string nonce_key;
   std::string nonce;
+  Millis nonce_dated = 0;  // see Service::consume_nonce
 
   VendRequest() = default;
   VendRequest(VendRequest&&) noexcept = default;
@@ -289,7 +290,11 @@ class Service {
   // --- Auth
   virtual Result<std::shared_ptr<const AuthCredential>> credential_for_auth(std::string_view key) = 0;
   // AlreadyExists("nonce", ...) when the nonce was seen for this key within nonce_ttl_seconds.
-  virtual Status consume_nonce(std::string_view key, std::string_view nonce) = 0;
+  // `dated`: the request's Date (UTC ms) when it names its zone, else 0. A client clock ahead of ours
+  // keeps the request acceptable up to the skew limit after its Date, so the nonce is remembered for
+  // nonce_ttl_seconds after the later of now and `dated`: a replay is refused as long as the Date
+  // check would accept it.
+  virtual Status consume_nonce(std::string_view key, std::string_view nonce, Millis dated = 0) = 0;
 
   // --- Users
   virtual Result<User> get_user(std::string_view user_ref) = 0;
@@ -340,7 +345,8 @@ class Service {
   // Unavailable (storage failed, nothing committed): the caller never consumes it separately.
   virtual void vend_async(VendRequest request, std::function<void(Result<VendResult>)> done) = 0;
   // consume_nonce without blocking; `done` runs as for vend_async.
-  virtual void consume_nonce_async(std::string key, std::string nonce, std::function<void(Status)> done) = 0;
+  virtual void consume_nonce_async(std::string key, std::string nonce, Millis dated,
+                                   std::function<void(Status)> done) = 0;
   virtual Result<std::vector<TokenRecord>> get_token_set(std::string_view user_ref,
                                                          std::string_view token_ref) = 0;
   virtual Result<TokenRecord> get_token(std::string_view user_ref, std::string_view ref) = 0;

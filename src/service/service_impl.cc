@@ -302,14 +302,16 @@ Result<std::shared_ptr<const AuthCredential>> ServiceImpl::credential_for_auth(s
   return entry;
 }
 
-Status ServiceImpl::consume_nonce(std::string_view key, std::string_view nonce) {
+Status ServiceImpl::consume_nonce(std::string_view key, std::string_view nonce, Millis dated) {
   std::promise<Status> promise;
   auto future = promise.get_future();
-  consume_nonce_async(std::string(key), std::string(nonce), [&promise](Status st) { promise.set_value(std::move(st)); });
+  consume_nonce_async(std::string(key), std::string(nonce), dated,
+                      [&promise](Status st) { promise.set_value(std::move(st)); });
   return future.get();
 }
 
-void ServiceImpl::consume_nonce_async(std::string key, std::string nonce, std::function<void(Status)> done) {
+void ServiceImpl::consume_nonce_async(std::string key, std::string nonce, Millis dated,
+                                      std::function<void(Status)> done) {
   if (nonce.empty() || nonce.size() > 256) {
     return done(Status::InvalidArgument("nonce", "must be 1 to 256 characters"));
   }
@@ -317,8 +319,8 @@ void ServiceImpl::consume_nonce_async(std::string key, std::string nonce, std::f
   const Millis ttl = options_.nonce_ttl_seconds * 1000;
   auto fresh = std::make_shared<bool>(false);
   db_->write_async(
-      [this, key = std::move(key), nonce = std::move(nonce), t, ttl, fresh](Repository& repo) -> Status {
-        STSVEND_ASSIGN_OR_RETURN(*fresh, repo.record_nonce(key, nonce, t, ttl));
+      [this, key = std::move(key), nonce = std::move(nonce), t, ttl, dated, fresh](Repository& repo) -> Status {
+        STSVEND_ASSIGN_OR_RETURN(*fresh, repo.record_nonce(key, nonce, t, ttl, dated));
         return prune_expired_nonces(repo, t);
       },
       [fresh, done = std::move(done)](Status written) {

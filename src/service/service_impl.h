@@ -35,7 +35,7 @@ class ServiceImpl final : public Service {
   Status warm_up() override;
 
   Result<std::shared_ptr<const AuthCredential>> credential_for_auth(std::string_view key) override;
-  Status consume_nonce(std::string_view key, std::string_view nonce) override;
+  Status consume_nonce(std::string_view key, std::string_view nonce, Millis dated = 0) override;
 
   Result<User> get_user(std::string_view user_ref) override;
   Result<std::string> create_user(const NewUser& user) override;
@@ -64,7 +64,7 @@ class ServiceImpl final : public Service {
 
   Result<VendResult> vend(const VendRequest& request) override;
   void vend_async(VendRequest request, std::function<void(Result<VendResult>)> done) override;
-  void consume_nonce_async(std::string key, std::string nonce, std::function<void(Status)> done) override;
+  void consume_nonce_async(std::string key, std::string nonce, Millis dated, std::function<void(Status)> done) override;
   Result<std::vector<TokenRecord>> get_token_set(std::string_view user_ref, std::string_view token_ref) override;
   Result<TokenRecord> get_token(std::string_view user_ref, std::string_view ref) override;
   Result<std::vector<TokenRecord>> list_tokens_by_meter(std::string_view user_ref, std::string_view drn) override;

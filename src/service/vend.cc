@@ -131,6 +131,7 @@ Result<VendResult> ServiceImpl::vend(const VendRequest& req) {
   copy.request_id = req.request_id;
   copy.nonce_key = req.nonce_key;
   copy.nonce = req.nonce;
+  copy.nonce_dated = req.nonce_dated;
   vend_async(std::move(copy), [&promise](Result<VendResult> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
@@ -140,7 +141,7 @@ Result<VendResult> ServiceImpl::vend(const VendRequest& req) {
 void ServiceImpl::answer_after_nonce(const VendRequest& req, Result<VendResult> answer,
                                      std::function<void(Result<VendResult>)> done) {
   if (req.nonce.empty()) return done(std::move(answer));
-  consume_nonce_async(req.nonce_key, req.nonce,
+  consume_nonce_async(req.nonce_key, req.nonce, req.nonce_dated,
                       [answer = std::move(answer), done = std::move(done)](Status nonce) mutable {
                         if (nonce.code() == Status::Code::kAlreadyExists) {
                           done(Status::Unauthenticated("nonce already used"));
@@ -222,7 +223,8 @@ Status ServiceImpl::run_vend_job(Repository& repo, VendState& s) {
   ledger_.sync(repo);
   if (!req.nonce.empty()) {
     STSVEND_ASSIGN_OR_RETURN(const bool fresh,
-                             repo.record_nonce(req.nonce_key, req.nonce, s.t, options_.nonce_ttl_seconds * 1000));
+                             repo.record_nonce(req.nonce_key, req.nonce, s.t, options_.nonce_ttl_seconds * 1000,
+                                               req.nonce_dated));
     if (!fresh) return Status::Unauthenticated("nonce already used");
     STSVEND_RETURN_IF_ERROR(prune_expired_nonces(repo, s.t));
   }

@@ -128,9 +128,11 @@ class Repository {
   virtual Status insert_idempotency(const IdempotencyRecord& record) = 0;
 
   // Nonces: true when (credential_key, nonce) is fresh (recorded now); false when it was seen
-  // at or after now - ttl. A sighting older than the TTL counts as unseen. Writer only.
+  // at or after now - ttl. A sighting older than the TTL counts as unseen. A `dated` later than `now`
+  // (the request's own zoned Date) is recorded as the sighting's time instead, so that the nonce is
+  // remembered for `ttl` after it. Writer only.
   virtual Result<bool> record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
-                                    Millis ttl) = 0;
+                                    Millis ttl, Millis dated = 0) = 0;
   // Deletes the oldest recorded sightings, up to `max_rows` of them and none seen at or after
   // `seen_before`; returns how many. Writer only.
   virtual Result<std::int64_t> prune_nonces(Millis seen_before, std::int64_t max_rows) = 0;

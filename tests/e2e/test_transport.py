@@ -340,6 +340,11 @@ class SettingsFromFileAndEnvironment(harness.ServerTestCase):
                            timeout=60 * harness.SLOW)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("--threads: (from STSVEND_THREADS) must be a whole number", r.stderr)
+        r = subprocess.run([harness.STSVEND, "serve", "--data-dir", data, "--listen", "127.0.0.1:0",
+                            "--nonce-ttl", "60"], capture_output=True, text=True, timeout=60 * harness.SLOW)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--nonce-ttl: must be a whole number of seconds from 900", r.stderr)
+        self.assertFalse(os.path.exists(data), "nothing was created")
 
 
 class ClosedLogPipe(unittest.TestCase):

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -559,18 +560,21 @@ Status SqliteRepository::load_nonces() {
 }
 
 Result<bool> SqliteRepository::record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
-                                            Millis ttl) {
+                                            Millis ttl, Millis dated) {
   STSVEND_RETURN_IF_ERROR(load_nonces());
   const std::uint64_t digest = nonce_digest(credential_key, nonce);
   const std::optional<Millis> seen = nonces_->find(digest);
   if (seen && *seen >= now - ttl) return false;
+  // A sighting dated ahead (by at most the skew limit) holds up the pruning of later log rows until it
+  // expires: the log stays in arrival order, and remembers at most twice the TTL's worth.
+  const Millis seen_at = std::max(now, dated);
   // Appended at the log's right edge: the page the batch's other nonces fill too.
   PREPARE(s, "INSERT INTO nonce_log (digest, seen_at) VALUES (?1, ?2)");
-  s.bind(1, static_cast<std::int64_t>(digest)).bind(2, now);
+  s.bind(1, static_cast<std::int64_t>(digest)).bind(2, seen_at);
   STSVEND_RETURN_IF_ERROR(s.run());
   // Listed before the put: if the put throws, undoing the listed entry restores what the index holds.
   batch_nonces_.push_back(LoggedNonce{digest, db_.last_insert_rowid(), seen});
-  (void)nonces_->put(digest, now);
+  (void)nonces_->put(digest, seen_at);
   return true;
 }
 

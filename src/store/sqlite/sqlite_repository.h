@@ -73,7 +73,7 @@ class SqliteRepository final : public Repository {
   Status insert_idempotency(const IdempotencyRecord& record) override;
 
   Result<bool> record_nonce(std::string_view credential_key, std::string_view nonce, Millis now,
-                            Millis ttl) override;
+                            Millis ttl, Millis dated = 0) override;
   Result<std::int64_t> prune_nonces(Millis seen_before, std::int64_t max_rows) override;
   Status load_nonces() override;
 

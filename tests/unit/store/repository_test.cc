@@ -138,6 +138,12 @@ TEST_F(RepositoryTest, NonceFreshnessFollowsTtl) {
   EXPECT_EQ(*repo_->prune_nonces(1600, 5), 0);
   EXPECT_FALSE(*repo_->record_nonce("k3", "n", 1800, 500)) << "a nonce seen at or after the cutoff stays";
   EXPECT_EQ(*repo_->prune_nonces(2201, 5), 1);
+  // Dated ahead: remembered for the TTL after the date, and logged with it (pruned only after it).
+  EXPECT_TRUE(*repo_->record_nonce("k", "ahead", 3000, 500, /*dated=*/3400));
+  EXPECT_FALSE(*repo_->record_nonce("k", "ahead", 3900, 500));
+  EXPECT_EQ(*repo_->prune_nonces(3400, 5), 0) << "at 3900 the cutoff is 3400";
+  EXPECT_TRUE(*repo_->record_nonce("k", "ahead", 3901, 500));
+  EXPECT_EQ(*repo_->prune_nonces(3401, 5), 1) << "the dated sighting; the one at 3901 stays";
 }
 
 TEST_F(RepositoryTest, TenantScopedLookups) {
