@@ -137,7 +137,12 @@ Reply NectarApi::get_credential(Ctx& c) {
   if (!cred.ok()) return error(c, cred.status());
   std::optional<service::User> user;
   if (auto u = service_.get_user(c.caller.user_ref); u.ok()) user = std::move(u).value();
-  return envelope_data("Successfully retrieved credentials", c.request_id, credential_json(*cred, user));
+  // Nectar answers with the secret. Only to a caller that holds every permission of the credential it
+  // reads: otherwise reading a secret would grant what POST /v1/credentials refuses to (a credential
+  // limited to get_credentials signing vends with the account's all-permission one).
+  bool may_sign_as = true;
+  for (const auto& p : cred->permissions) may_sign_as = may_sign_as && c.caller.has(p.identifier);
+  return envelope_data("Successfully retrieved credentials", c.request_id, credential_json(*cred, user, may_sign_as));
 }
 
 Reply NectarApi::post_credential(Ctx& c) {

@@ -66,10 +66,11 @@ boost::json::object permission_json(const service::Permission& p) {
   return o;
 }
 
-boost::json::object credential_json(const service::Credential& c, const std::optional<service::User>& user) {
+boost::json::object credential_json(const service::Credential& c, const std::optional<service::User>& user,
+                                    bool with_secret) {
   boost::json::object o;
   o["key"] = c.key;
-  o["secret"] = std::string(reinterpret_cast<const char*>(c.secret.data()), c.secret.size());
+  if (with_secret) o["secret"] = std::string(reinterpret_cast<const char*>(c.secret.data()), c.secret.size());
   o["ref"] = c.ref;
   o["activated"] = c.activated;
   if (user) o["user"] = user_json(*user);

@@ -18,7 +18,9 @@ boost::json::object token_json(const service::TokenRecord& t, const boost::json:
 boost::json::object user_json(const service::User& u);
 boost::json::object permission_json(const service::Permission& p);
 // The owner's own credential (Nectar returns the secret to its owner; see service.h).
-boost::json::object credential_json(const service::Credential& c, const std::optional<service::User>& user);
+// `with_secret`: whether the reader may see the credential's secret (see NectarApi::get_credential).
+boost::json::object credential_json(const service::Credential& c, const std::optional<service::User>& user,
+                                    bool with_secret);
 boost::json::object public_key_json(const service::PublicKey& k);
 // `detailed` adds the non-secret STS parameters; the vending key is never part of ConfigurationInfo.
 boost::json::object configuration_json(const service::ConfigurationInfo& c, bool detailed);

@@ -397,6 +397,26 @@ TEST_F(ApiIntegration, EveryAuthRejectionChangesNothing) {
   EXPECT_EQ(token_count(*a_, drn), 0u);
 }
 
+// A credential that may read credentials (16) but not vend sees no secret it could vend with; its own, and
+// those of credentials with no more permissions than it holds, it does see (Nectar's GET shape).
+TEST_F(ApiIntegration, ReadingACredentialShowsNoSecretThatGrantsMore) {
+  auto reader = service_->create_credential(a_->user_ref, service::PermissionSelection{false, {14, 16}});
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  auto all = service_->create_credential(a_->user_ref, service::PermissionSelection::All());
+  ASSERT_TRUE(all.ok());
+  const Creds as_reader{reader->key, reader->secret};
+  auto other = client_->call("GET", "/v1/credentials?ref=" + all->ref, "", as_reader);
+  ASSERT_EQ(other.code(), 200) << other.body;
+  EXPECT_FALSE(other.data().as_object().contains("secret")) << other.body;
+  EXPECT_EQ(other.body.find(all->secret), std::string::npos);
+  EXPECT_EQ(other.data().at("key").as_string(), all->key);
+  auto own = client_->call("GET", "/v1/credentials?ref=" + reader->ref, "", as_reader);
+  ASSERT_EQ(own.code(), 200) << own.body;
+  EXPECT_EQ(own.data().at("secret").as_string(), reader->secret);
+  auto by_all = call("GET", "/v1/credentials?ref=" + reader->ref, "", *a_);
+  EXPECT_EQ(by_all.data().at("secret").as_string(), reader->secret);
+}
+
 TEST_F(ApiIntegration, SdkVariantsAuthenticate) {
   CallOptions upper;
   upper.scheme = "NECTAR";
