@@ -372,7 +372,9 @@ Reply NectarApi::post_meter(Ctx& c) {
   if (!drn.value()) return error(c, Status::InvalidArgument("decoder_reference_number", "is required (11 to 13 digits)"));
   auto config_ref = required<std::string>(text_field(*body, "config_ref"), "config_ref");
   if (!config_ref.ok()) return error(c, config_ref.status());
-  auto m = service_.register_meter(c.caller.user_ref, **drn, *config_ref);
+  auto rebind = bool_field(*body, "rebind");
+  if (!rebind.ok()) return error(c, rebind.status());
+  auto m = service_.register_meter(c.caller.user_ref, **drn, *config_ref, rebind->value_or(false));
   if (!m.ok()) return error(c, m.status());
   return envelope_data("Successfully registered meter", c.request_id, meter_json(*m));
 }

@@ -358,10 +358,13 @@ class Service {
   // --- Meters
   virtual Result<Meter> get_meter(std::string_view user_ref, std::string_view drn) = 0;
   virtual Result<std::vector<Meter>> list_meters(std::string_view user_ref) = 0;
-  // Creates the registry entry, or re-binds an existing meter to `config_ref` (an operator's
-  // statement that the meter now holds that key; the TID high-water mark is kept).
-  virtual Result<Meter> register_meter(std::string_view user_ref, std::string_view drn,
-                                       std::string_view config_ref) = 0;
+  // Creates the registry entry, or binds a meter that has taken no token yet to `config_ref`. A meter
+  // that has is bound as a vend would bind it (adopt_configuration: "key change needed" unless a key
+  // change moved it to `config_ref`'s parameters), unless `rebind`: the operator's statement that the
+  // meter now holds that key, changed outside stsvend (the TID high-water mark is kept). A deactivated
+  // configuration is refused.
+  virtual Result<Meter> register_meter(std::string_view user_ref, std::string_view drn, std::string_view config_ref,
+                                       bool rebind = false) = 0;
 
   // --- J24 extras: subscribers, utilities, meters (NECTAR-V1 §3.8). Creates return the new ref.
   virtual Result<std::string> add_subscriber(std::string_view user_ref, const NewSubscriber& s) = 0;

@@ -689,22 +689,37 @@ Result<std::vector<Meter>> ServiceImpl::list_meters(std::string_view user_ref) {
 }
 
 Result<Meter> ServiceImpl::register_meter(std::string_view user_ref, std::string_view drn,
-                                          std::string_view config_ref) {
+                                          std::string_view config_ref, bool rebind) {
   Meter out;
   if (Status written = db_->write([&](Repository& repo) -> Status {
     STSVEND_ASSIGN_OR_RETURN(auto config, repo.find_configuration(user_ref, config_ref));
     if (!config) return not_found("config_ref");
+    if (!config->info.activated) {
+      return Status::FailedPrecondition("config_ref", "Config " + std::string(config_ref) + " is deactivated");
+    }
     STSVEND_RETURN_IF_ERROR(sts::validate_drn(config->info.issuer_identification_no, drn));
     STSVEND_ASSIGN_OR_RETURN(auto existing, repo.find_meter(user_ref, drn));
     Meter m;
-    if (existing) {
+    if (existing && (existing->last_tid || existing->moved_by_kct) && !rebind) {
+      // The meter has taken tokens under the key it holds: registration does not change that key, a key
+      // change token set does (the vend rule).
       m = std::move(*existing);
+      STSVEND_ASSIGN_OR_RETURN(const bool adopted, adopt_configuration(m, config->info));
+      if (!adopted) {
+        out = m;
+        return Status::Ok();
+      }
     } else {
-      m.drn = std::string(drn);
-      m.user_ref = std::string(user_ref);
-      m.created_at = now();
+      // New, registered without any token yet, or re-bound by the operator.
+      if (existing) {
+        m = std::move(*existing);
+      } else {
+        m.drn = std::string(drn);
+        m.user_ref = std::string(user_ref);
+        m.created_at = now();
+      }
+      take_config_parameters(m, config->info);
     }
-    take_config_parameters(m, config->info);
     STSVEND_RETURN_IF_ERROR(repo.upsert_meter(m));
     ledger_.forget_meter(user_ref, drn);
     out = m;

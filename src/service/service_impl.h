@@ -24,6 +24,10 @@ inline Status not_found(std::string_view field) { return Status::NotFound(field,
 
 // The meter now holds `c`'s key parameters (first vend, explicit registration, or a new configuration).
 void take_config_parameters(Meter& m, const ConfigurationInfo& c);
+// Whether registered meter `m` may take tokens made with `c`: it holds `c`'s key (false), or a key change
+// token set moved it to parameters `c` has, and it now takes `c` (true). Otherwise FailedPrecondition
+// "key change needed": tokens under another key would be refused by the meter.
+Result<bool> adopt_configuration(Meter& m, const ConfigurationInfo& c);
 
 class ServiceImpl final : public Service {
  public:
@@ -73,7 +77,8 @@ class ServiceImpl final : public Service {
 
   Result<Meter> get_meter(std::string_view user_ref, std::string_view drn) override;
   Result<std::vector<Meter>> list_meters(std::string_view user_ref) override;
-  Result<Meter> register_meter(std::string_view user_ref, std::string_view drn, std::string_view config_ref) override;
+  Result<Meter> register_meter(std::string_view user_ref, std::string_view drn, std::string_view config_ref,
+                               bool rebind = false) override;
 
   Result<std::string> add_subscriber(std::string_view user_ref, const NewSubscriber& s) override;
   Result<Subscriber> get_subscriber(std::string_view user_ref, std::string_view ref) override;

@@ -69,6 +69,23 @@ std::string digits_only(std::string_view s) {
 
 }  // namespace
 
+Result<bool> adopt_configuration(Meter& m, const ConfigurationInfo& c) {
+  if (m.config_ref == c.ref) return false;
+  if (m.moved_by_kct && matches_meter(m, c)) {
+    take_config_parameters(m, c);
+    return true;
+  }
+  if (m.moved_by_kct) {
+    return Status::FailedPrecondition(
+        "config_ref", "key change needed: meter " + m.drn + " was moved by a key change to SGC " +
+                          std::to_string(m.supply_group_code) + " KRN " + std::to_string(m.key_revision_no) + " KT " +
+                          std::to_string(m.key_type) + " TI " + std::to_string(m.tariff_index) +
+                          "; use a configuration with these parameters");
+  }
+  return Status::FailedPrecondition("config_ref", "key change needed: meter " + m.drn +
+                                                      " holds the key of configuration " + m.config_ref);
+}
+
 void take_config_parameters(Meter& m, const ConfigurationInfo& c) {
   m.config_ref = c.ref;
   m.key_revision_no = c.key_revision_no;
@@ -299,21 +316,8 @@ Result<ServiceImpl::VendPlan> ServiceImpl::plan_vend(Repository& repo, VendState
   Meter& m = plan.meter;
   if (existing) {
     m = *existing;
-    if (m.config_ref != req.config_ref) {
-      if (m.moved_by_kct && matches_meter(m, *config)) {
-        take_config_parameters(m, *config);
-        plan.meter_row_changed = true;
-      } else if (m.moved_by_kct) {
-        return Status::FailedPrecondition(
-            "config_ref", "key change needed: meter " + req.drn + " was moved by a key change to SGC " +
-                              std::to_string(m.supply_group_code) + " KRN " + std::to_string(m.key_revision_no) +
-                              " KT " + std::to_string(m.key_type) + " TI " + std::to_string(m.tariff_index) +
-                              "; use a configuration with these parameters");
-      } else {
-        return Status::FailedPrecondition("config_ref", "key change needed: meter " + req.drn +
-                                                            " holds the key of configuration " + m.config_ref);
-      }
-    }
+    STSVEND_ASSIGN_OR_RETURN(const bool adopted, adopt_configuration(m, *config));
+    plan.meter_row_changed = adopted;
   } else {
     m.drn = req.drn;
     m.user_ref = req.user_ref;

@@ -260,13 +260,25 @@ TEST_F(VendTest, MeterRegistryRefusesAnotherConfiguration) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition);
   EXPECT_NE(r.status().rule().find("key change needed"), std::string_view::npos);
-  // An operator re-binds the meter explicitly; the TID high-water mark stays.
-  auto rebound = svc_->register_meter(user_, kDrn, other);
+  // Registration does not change the key of a meter that took tokens under it...
+  auto refused = svc_->register_meter(user_, kDrn, other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().rule().find("key change needed"), std::string_view::npos);
+  EXPECT_EQ(svc_->get_meter(user_, kDrn)->config_ref, config_);
+  EXPECT_FALSE(vend(credit(user_, other, kDrn)).ok());
+  // ...unless the operator re-binds it, stating that its key changed outside stsvend; the TID high-water
+  // mark stays.
+  auto rebound = svc_->register_meter(user_, kDrn, other, /*rebind=*/true);
   ASSERT_TRUE(rebound.ok());
   EXPECT_EQ(rebound->last_tid, m->last_tid);
   EXPECT_TRUE(vend(credit(user_, other, kDrn)).ok());
   EXPECT_EQ(svc_->list_meters(user_)->size(), 1u);
   EXPECT_EQ(svc_->register_meter(user_, "12ab", other).status().field(), "drn");
+  // A meter without tokens yet is simply bound again; a deactivated configuration never.
+  ASSERT_TRUE(svc_->register_meter(user_, "01234567890", config_).ok());
+  EXPECT_EQ(svc_->register_meter(user_, "01234567890", other)->config_ref, other);
+  ASSERT_TRUE(svc_->set_configuration_active(user_, config_, false).ok());
+  EXPECT_EQ(svc_->register_meter(user_, "01234567890", config_).status().code(), Status::Code::kFailedPrecondition);
 }
 
 TEST_F(VendTest, DeactivatedConfigurationCannotVend) {
