@@ -336,7 +336,14 @@ Result<ServiceImpl::VendPlan> ServiceImpl::plan_vend(Repository& repo, VendState
     std::uint32_t tid = 0;
     if (req.token_id) {
       auto r = sts::tid_from_unix(*req.token_id, base_date, "token_id");
-      if (!r.ok()) return *req.token_id >= base ? tid_range_exhausted(base_date) : r.status();
+      if (!r.ok()) {
+        if (*req.token_id < base) return r.status();
+        // The caller's instant is past the range, which is not (yet) the meter's problem.
+        return Status::InvalidArgument("token_id", "must not be after " +
+                                                       sts::format_instant(sts::unix_from_tid(sts::kMaxTid, base_date)) +
+                                                       ", the last minute of base date " +
+                                                       std::to_string(static_cast<int>(base_date)) + "'s TID range");
+      }
       tid = *r;
       if (m.last_tid && tid <= *m.last_tid && !req.allow_tid_replay) {
         return Status::InvalidArgument("token_id", "must be newer than the meter's last token identifier " +

@@ -166,9 +166,13 @@ TEST_F(VendTest, TidRangeExhaustion) {
   EXPECT_EQ(next.status().field(), "token_id");
   EXPECT_EQ(next.status().rule(),
             "TID range of base date 2014 exhausted; a base-date roll-over key change is needed");
+  // A token_id past the range is the caller's mistake, not an exhausted meter.
   VendRequest beyond = credit(user_, config_, "01234567890");
   beyond.token_id = last_minute + 60;
-  EXPECT_EQ(vend(std::move(beyond)).status().code(), Status::Code::kFailedPrecondition);
+  auto past = vend(std::move(beyond));
+  EXPECT_EQ(past.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(past.status().rule(), "must not be after " + sts::format_instant(last_minute) +
+                                      ", the last minute of base date 2014's TID range");
   // A 1993 configuration has no TIDs left in 2026 at all.
   const std::string old = add_config(user_, kConfigNectar1);
   EXPECT_EQ(vend(credit(user_, old, "00000000000")).status().rule().substr(0, 27), "TID range of base date 1993");
