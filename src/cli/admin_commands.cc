@@ -153,8 +153,16 @@ int run_user_list(const UserFlags& f) {
     }
     print_json(arr);
   } else {
+    // Names stored before control characters were refused could rewrite the terminal (an escape sequence)
+    // or end the line early (a NUL): printed as '?'.
+    const auto printable = [](std::string text) {
+      for (char& c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+      }
+      return text;
+    };
     for (const auto& u : *users) {
-      std::printf("%s  %-30s %-30s %s%s\n", u.ref.c_str(), u.username.c_str(), u.email.c_str(),
+      std::printf("%s  %-30s %-30s %s%s\n", u.ref.c_str(), printable(u.username).c_str(), printable(u.email).c_str(),
                   u.activated ? "active" : "inactive", u.is_admin ? " admin" : "");
     }
   }

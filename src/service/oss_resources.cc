@@ -6,6 +6,7 @@
 
 #include "service/random_ids.h"
 #include "service/service_impl.h"
+#include "service/text_rules.h"
 
 namespace stsvend::service {
 
@@ -13,10 +14,7 @@ using store::Repository;
 
 namespace {
 
-Status check_name(std::string_view v) {
-  if (v.empty() || v.size() > 255) return Status::InvalidArgument("name", "must be 1 to 255 characters");
-  return Status::Ok();
-}
+Status check_name(std::string_view v) { return check_text("name", v, 1, 255); }
 
 Status check_phone(std::string_view field, std::string_view v) {
   if (v.size() > 32) return Status::InvalidArgument(field, "must be at most 32 characters");

@@ -15,6 +15,7 @@
 
 #include "service/password_hash.h"
 #include "service/random_ids.h"
+#include "service/text_rules.h"
 #include "stsvend/sts/config.h"
 #include "stsvend/sts/meter_id.h"
 
@@ -33,15 +34,11 @@ std::span<const std::uint8_t> bytes_of(std::string_view s) {
 std::string credential_aad(std::string_view ref) { return "credential:" + std::string(ref); }
 std::string config_aad(std::string_view ref) { return "config:" + std::string(ref); }
 
-Status check_name(std::string_view field, std::string_view v) {
-  if (v.empty() || v.size() > 255) return Status::InvalidArgument(field, "must be 1 to 255 characters");
-  return Status::Ok();
-}
+Status check_name(std::string_view field, std::string_view v) { return check_text(field, v, 1, 255); }
 
 Status check_username(std::string_view v) {
   if (v.empty()) return Status::InvalidArgument("username", "is required");
-  if (v.size() > 255) return Status::InvalidArgument("username", "must be at most 255 characters");
-  return Status::Ok();
+  return check_text("username", v, 1, 255);
 }
 
 Status check_phone(std::string_view v) {
@@ -58,7 +55,7 @@ Status check_email(std::string_view v) {
                       v.find('.', at + 2) != std::string_view::npos && v.back() != '.' && v.size() <= 254 &&
                       v.find_first_of(" \t\r\n") == std::string_view::npos;
   if (!shaped) return Status::InvalidArgument("email", "must be a valid email address");
-  return Status::Ok();
+  return check_text("email", v, 1, 254);
 }
 
 Status check_password_rule(std::string_view v) {
@@ -541,7 +538,7 @@ Status ServiceImpl::set_credential_active(std::string_view user_ref, std::string
 
 Result<PublicKey> ServiceImpl::add_public_key(std::string_view user_ref, std::string_view name,
                                               std::string_view key_text, bool activated) {
-  if (name.size() > 255) return Status::InvalidArgument("name", "must be at most 255 characters");
+  STSVEND_RETURN_IF_ERROR(check_text("name", name, 0, 255));
   STSVEND_ASSIGN_OR_RETURN(std::string normalized, vault::normalize_public_key(key_text));
   PublicKey k;
   k.ref = random_uuid_v4();

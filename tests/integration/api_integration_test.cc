@@ -523,6 +523,12 @@ TEST_F(ApiIntegration, AccountResources) {
   auto bad_user = call("POST", "/v1/users", R"({"first_name":"X","last_name":"Y","username":"x1","password":"short","email":"x@example.com"})", *a_);
   EXPECT_EQ(bad_user.code(), 400) << bad_user.body;
   EXPECT_EQ(bad_user.field(), "password");
+  // Control characters (here a NUL and an escape sequence) are refused in every typed-in text field.
+  auto nul_email = call("POST", "/v1/users", R"({"first_name":"X","last_name":"Y","username":"x2","password":"long enough 1","email":"a\u0000b@example.com"})", *a_);
+  EXPECT_EQ(nul_email.field(), "email") << nul_email.body;
+  auto escape = call("PUT", "/v1/users", R"({"first_name":"\u001b[31mred"})", *a_);
+  EXPECT_EQ(escape.field(), "first_name") << escape.body;
+  EXPECT_EQ(call("GET", "/v1/users", "", *a_).data().at("first_name").as_string(), "Alicia");
 
   auto cred = call("GET", "/v1/credentials?ref=" + a_->credential_ref, "", *a_);
   ASSERT_EQ(cred.code(), 200) << cred.body;
