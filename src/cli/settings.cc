@@ -12,8 +12,8 @@ namespace {
 // Every setting a file may hold: the flags of `serve` (which has the vault flags and its own).
 const std::set<std::string, std::less<>>& known_names() {
   static const std::set<std::string, std::less<>> names = {
-      "data-dir",        "listen",  "tls-cert", "tls-key", "path-prefix",   "log-level",     "price-per-token",
-      "nonce-ttl",       "threads",         "workers", "vault",    "pkcs11-module", "pkcs11-token", "pkcs11-pin-env"};
+      "data-dir", "listen", "tls-cert", "tls-key", "path-prefix", "log-level", "price-per-token", "nonce-ttl",
+      "threads", "workers", "vault", "pkcs11-module", "pkcs11-token", "pkcs11-pin-env"};
   return names;
 }
 
