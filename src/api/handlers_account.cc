@@ -201,7 +201,11 @@ Reply NectarApi::delete_credential(Ctx& c) {
 
 Reply NectarApi::get_public_keys(Ctx& c) {
   bool only_activated = false;
-  if (const std::string* a = c.q("activated")) only_activated = parse_bool_text(*a).value_or(false);
+  if (const std::string* a = c.q("activated"); a != nullptr && !a->empty()) {
+    const auto parsed = parse_bool_text(*a);
+    if (!parsed) return error(c, Status::InvalidArgument("activated", "must be true, false, 1 or 0"));
+    only_activated = *parsed;
+  }
   auto keys = service_.list_public_keys(c.caller.user_ref, only_activated);
   if (!keys.ok()) return error(c, keys.status());
   boost::json::array arr;
@@ -235,7 +239,11 @@ Reply NectarApi::delete_public_key(Ctx& c) {
 
 Reply NectarApi::get_configurations(Ctx& c) {
   bool detailed = false;
-  if (const std::string* d = c.q("detailed")) detailed = parse_bool_text(*d).value_or(false);
+  if (const std::string* d = c.q("detailed"); d != nullptr && !d->empty()) {
+    const auto parsed = parse_bool_text(*d);
+    if (!parsed) return error(c, Status::InvalidArgument("detailed", "must be true, false, 1 or 0"));
+    detailed = *parsed;
+  }
   if (const std::string* ref = c.q("ref")) {
     auto cfg = service_.get_configuration(c.caller.user_ref, *ref);
     if (!cfg.ok()) return error(c, cfg.status());

@@ -564,7 +564,7 @@ TEST_F(ApiIntegration, AccountResources) {
 // that does not parse, or an empty window, is refused naming the parameter. GET /v1/notifications takes
 // the same window and `limit`, the newest N.
 TEST_F(ApiIntegration, ListingWindows) {
-  auto vend = call("POST", "/v1/tokens", credit_body(*a_, "47500150322", "2", true), *a_);
+  auto vend = call("POST", "/v1/tokens", credit_body(*a_, "47500150330", "2", true), *a_);
   ASSERT_EQ(vend.code(), 200) << vend.body;
   const std::string token_ref(vend.data().as_array()[0].at("ref").as_string());
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -637,6 +637,9 @@ TEST_F(ApiIntegration, PublicKeyAndEncryptedConfigurationUpload) {
   EXPECT_EQ(call("PUT", "/v1/public_keys?ref=" + key_ref, "", *a_).code(), 405);  // not A's key
   EXPECT_EQ(call("DELETE", "/v1/public_keys?ref=" + key_ref, "", *b_).code(), 200);
   EXPECT_TRUE(call("GET", "/v1/public_keys?activated=true", "", *b_).data().as_array().empty());
+  auto maybe = call("GET", "/v1/public_keys?activated=maybe", "", *b_);  // not silently read as false
+  EXPECT_EQ(maybe.code(), 400) << maybe.body;
+  EXPECT_EQ(maybe.field(), "activated");
   EXPECT_EQ(call("PUT", "/v1/public_keys?ref=" + key_ref, "", *b_).code(), 200);
   EXPECT_EQ(call("POST", "/v1/public_keys", R"({"name":"junk","key":"bm90IGEga2V5"})", *b_).code(), 400);
 
