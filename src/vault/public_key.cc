@@ -5,6 +5,7 @@
 #include <string>
 
 #include <botan/data_src.h>
+#include <botan/exceptn.h>
 #include <botan/pem.h>
 #include <botan/pk_keys.h>
 #include <botan/rsa.h>
@@ -32,6 +33,8 @@ std::string_view trim(std::string_view s) {
 std::unique_ptr<Botan::RSA_PublicKey> rsa_from_spki(const std::uint8_t* der, std::size_t len) {
   Botan::DataSource_Memory src(der, len);
   std::unique_ptr<Botan::Public_Key> key(Botan::X509::load_key(src));
+  // load_key reads one SubjectPublicKeyInfo and leaves what follows: bytes after it are not a key.
+  if (!src.end_of_data()) throw Botan::Decoding_Error("data after the SubjectPublicKeyInfo");
   const auto* rsa = dynamic_cast<const Botan::RSA_PublicKey*>(key.get());
   if (rsa == nullptr) return nullptr;
   return std::make_unique<Botan::RSA_PublicKey>(rsa->get_n(), rsa->get_e());

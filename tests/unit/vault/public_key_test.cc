@@ -107,7 +107,8 @@ TEST_F(NormalizePublicKeyTest, RefusesGarbage) {
        {std::string(), std::string("   \n"), std::string("not a key"), std::string("AAAA"), b.substr(0, b.size() - 8),
         "x" + b, std::string("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
         std::string("-----BEGIN CERTIFICATE-----\n") + b + "\n-----END CERTIFICATE-----\n",
-        file("key.pem")}) {
+        file("key.pem"),
+        b + "QUFB"}) {  // a whole key and three bytes more ("AAA"): the bytes after it are not a key
     auto n = normalize_public_key(bad);
     ASSERT_FALSE(n.ok()) << bad;
     EXPECT_EQ(n.status().code(), Status::Code::kInvalidArgument);
