@@ -39,6 +39,18 @@ sts::TokenRequest clone_request(const sts::TokenRequest& r) {
   return c;
 }
 
+// Refs are UUIDs (36 characters); the bound keeps a request from having a megabyte echoed back in the
+// "not assigned" answer.
+constexpr std::size_t kMaxRefLength = 64;
+
+Status check_config_ref(std::string_view config_ref) {
+  if (config_ref.empty()) return Status::InvalidArgument("config_ref", "is required");
+  if (config_ref.size() > kMaxRefLength) {
+    return Status::InvalidArgument("config_ref", "must be a configuration ref (at most 64 characters)");
+  }
+  return Status::Ok();
+}
+
 // A configuration that does not exist or is another tenant's (the two are indistinguishable). GW answers
 // vends and decodes with it as status.code 500 (NECTAR-V1 §3.1.3), hence not NotFound (405).
 Status config_not_assigned(std::string_view config_ref, std::string_view user_ref) {
@@ -172,7 +184,7 @@ void ServiceImpl::answer_after_nonce(const VendRequest& req, Result<VendResult> 
 
 void ServiceImpl::vend_async(VendRequest req, std::function<void(Result<VendResult>)> done) {
   auto refuse = [this, &req, &done](Status why) { answer_after_nonce(req, std::move(why), std::move(done)); };
-  if (req.config_ref.empty()) return refuse(Status::InvalidArgument("config_ref", "is required"));
+  if (Status s = check_config_ref(req.config_ref); !s.ok()) return refuse(std::move(s));
   if (req.drn.empty()) return refuse(Status::InvalidArgument("drn", "is required"));
   if (req.idempotency_key && (req.idempotency_key->empty() || req.idempotency_key->size() > 255)) {
     return refuse(Status::InvalidArgument("Idempotency-Key", "must be 1 to 255 characters"));
@@ -426,6 +438,7 @@ Result<std::vector<TokenRecord>> ServiceImpl::list_tokens_by_meter(std::string_v
 Result<DecodeResult> ServiceImpl::decode(std::string_view user_ref, std::string_view config_ref, std::string_view drn,
                                          std::string_view token_no) {
   if (drn.empty()) return Status::InvalidArgument("drn", "is required");
+  STSVEND_RETURN_IF_ERROR(check_config_ref(config_ref));
   const std::string digits = digits_only(token_no);
   DecodeResult out;
   {

@@ -285,6 +285,17 @@ TEST_F(VendTest, MeterRegistryRefusesAnotherConfiguration) {
   EXPECT_EQ(svc_->register_meter(user_, "01234567890", config_).status().code(), Status::Code::kFailedPrecondition);
 }
 
+TEST_F(VendTest, AnOverlongConfigRefIsRefusedNotEchoed) {
+  const std::string huge(100'000, 'x');
+  auto r = vend(credit(user_, huge, kDrn));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(r.status().field(), "config_ref");
+  EXPECT_LT(r.status().message().size(), 200u);
+  EXPECT_EQ(svc_->decode(user_, huge, kDrn, "12345678901234567890").status().field(), "config_ref");
+  EXPECT_EQ(balance(user_), 100 * kUnitScale);
+}
+
 TEST_F(VendTest, DeactivatedConfigurationCannotVend) {
   ASSERT_TRUE(svc_->set_configuration_active(user_, config_, false).ok());
   auto r = vend(credit(user_, config_, kDrn));
