@@ -64,9 +64,9 @@ Result<Caller> authenticate(service::Service& service, const HttpRequest& reques
   if (!equal_ignore_case(content_md5_hex(request.body()), content_md5)) {
     return Status::Unauthenticated("Content-MD5 does not match the body");
   }
-  STSVEND_RETURN_IF_ERROR(check_date_skew(date, now_unix_seconds));
-  std::int64_t dated = 0;
-  if (const auto parsed = parse_sdk_date(date); parsed && parsed->has_zone) dated = parsed->unix_seconds * 1000;
+  const std::optional<ParsedDate> parsed_date = parse_sdk_date(date);
+  STSVEND_RETURN_IF_ERROR(check_date_skew(parsed_date, now_unix_seconds));
+  const std::int64_t dated = parsed_date && parsed_date->has_zone ? parsed_date->unix_seconds * 1000 : 0;
   if (!permission.empty() && !cred->permissions.contains(permission)) {
     return Status::PermissionDenied("credentials lack the permission " + std::string(permission));
   }

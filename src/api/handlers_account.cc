@@ -200,13 +200,9 @@ Reply NectarApi::delete_credential(Ctx& c) {
 // --- Public keys
 
 Reply NectarApi::get_public_keys(Ctx& c) {
-  bool only_activated = false;
-  if (const std::string* a = c.q("activated"); a != nullptr && !a->empty()) {
-    const auto parsed = parse_bool_text(*a);
-    if (!parsed) return error(c, Status::InvalidArgument("activated", "must be true, false, 1 or 0"));
-    only_activated = *parsed;
-  }
-  auto keys = service_.list_public_keys(c.caller.user_ref, only_activated);
+  auto only_activated = query_flag(c.q("activated"), "activated");
+  if (!only_activated.ok()) return error(c, only_activated.status());
+  auto keys = service_.list_public_keys(c.caller.user_ref, *only_activated);
   if (!keys.ok()) return error(c, keys.status());
   boost::json::array arr;
   for (const auto& k : *keys) arr.push_back(public_key_json(k));
@@ -238,12 +234,9 @@ Reply NectarApi::delete_public_key(Ctx& c) {
 // --- Configurations
 
 Reply NectarApi::get_configurations(Ctx& c) {
-  bool detailed = false;
-  if (const std::string* d = c.q("detailed"); d != nullptr && !d->empty()) {
-    const auto parsed = parse_bool_text(*d);
-    if (!parsed) return error(c, Status::InvalidArgument("detailed", "must be true, false, 1 or 0"));
-    detailed = *parsed;
-  }
+  auto detailed_flag = query_flag(c.q("detailed"), "detailed");
+  if (!detailed_flag.ok()) return error(c, detailed_flag.status());
+  const bool detailed = *detailed_flag;
   if (const std::string* ref = c.q("ref")) {
     auto cfg = service_.get_configuration(c.caller.user_ref, *ref);
     if (!cfg.ok()) return error(c, cfg.status());

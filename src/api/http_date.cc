@@ -163,7 +163,10 @@ std::optional<ParsedDate> parse_sdk_date(std::string_view text) {
 }
 
 Status check_date_skew(std::string_view date_header, std::int64_t now_unix_seconds) {
-  const auto parsed = parse_sdk_date(date_header);
+  return check_date_skew(parse_sdk_date(date_header), now_unix_seconds);
+}
+
+Status check_date_skew(const std::optional<ParsedDate>& parsed, std::int64_t now_unix_seconds) {
   if (!parsed) return Status::Ok();
   const std::int64_t diff = parsed->unix_seconds - now_unix_seconds;
   const std::int64_t limit = parsed->has_zone ? kMaxSkewSeconds : kMaxZonelessSkewSeconds;

@@ -26,5 +26,7 @@ inline constexpr std::int64_t kMaxZonelessSkewSeconds = 14 * 3600 + kMaxSkewSeco
 
 // OK when the date does not parse, or is within ±15 min (zoned) / ±14 h 15 min (zoneless) of now.
 Status check_date_skew(std::string_view date_header, std::int64_t now_unix_seconds);
+// The same for a date already parsed (parse_sdk_date's answer).
+Status check_date_skew(const std::optional<ParsedDate>& parsed, std::int64_t now_unix_seconds);
 
 }  // namespace stsvend::api

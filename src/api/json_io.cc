@@ -240,6 +240,13 @@ std::optional<bool> parse_bool_text(std::string_view s) {
   return std::nullopt;
 }
 
+Result<bool> query_flag(const std::string* value, std::string_view name) {
+  if (value == nullptr || value->empty()) return false;
+  const auto parsed = parse_bool_text(*value);
+  if (!parsed) return Status::InvalidArgument(name, "must be true, false, 1 or 0");
+  return *parsed;
+}
+
 Result<std::optional<bool>> bool_field(const boost::json::object& o, std::string_view field) {
   STSVEND_ASSIGN_OR_RETURN(auto text, scalar_text(o, field));
   if (!text) return std::optional<bool>();

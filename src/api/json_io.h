@@ -55,6 +55,9 @@ Result<T> required(Result<std::optional<T>> r, std::string_view field) {
 
 // Query-string booleans: true|false|1|0 in any case; nullopt for anything else.
 std::optional<bool> parse_bool_text(std::string_view s);
+// A query flag (`value` from Ctx::q): false when absent or empty, else parse_bool_text's answer;
+// InvalidArgument(name, ...) for any other text.
+Result<bool> query_flag(const std::string* value, std::string_view name);
 
 // ISO-8601 UTC with milliseconds and Z: "2026-11-22T23:10:04.512Z".
 std::string iso_millis(std::int64_t unix_millis);

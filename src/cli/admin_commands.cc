@@ -81,19 +81,17 @@ Result<std::string> read_file(const std::string& path, std::string_view flag) {
   if (!in) return Status::InvalidArgument(flag, "cannot read " + path);
   std::string text;
   char chunk[16384];
+  bool failed = false;
   try {
-    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    while (text.size() <= kMaxBytes && (in.read(chunk, sizeof chunk) || in.gcount() > 0)) {
       text.append(chunk, static_cast<std::size_t>(in.gcount()));
-      if (text.size() > kMaxBytes) {
-        explicit_bzero(chunk, sizeof chunk);
-        return Status::InvalidArgument(flag, path + " is larger than 1 MiB");
-      }
     }
   } catch (const std::exception&) {  // libstdc++'s filebuf throws on a read error whatever the stream's mask
-    return Status::InvalidArgument(flag, "cannot read " + path);
+    failed = true;
   }
   explicit_bzero(chunk, sizeof chunk);  // a private key passes through it
-  if (in.bad()) return Status::InvalidArgument(flag, "cannot read " + path);
+  if (failed || in.bad()) return Status::InvalidArgument(flag, "cannot read " + path);
+  if (text.size() > kMaxBytes) return Status::InvalidArgument(flag, path + " is larger than 1 MiB");
   return text;
 }
 

@@ -696,26 +696,25 @@ Result<Meter> ServiceImpl::register_meter(std::string_view user_ref, std::string
     }
     STSVEND_RETURN_IF_ERROR(sts::validate_drn(config->info.issuer_identification_no, drn));
     STSVEND_ASSIGN_OR_RETURN(auto existing, repo.find_meter(user_ref, drn));
+    const bool used = existing && (existing->last_tid || existing->moved_by_kct);
     Meter m;
-    if (existing && (existing->last_tid || existing->moved_by_kct) && !rebind) {
+    if (existing) {
+      m = std::move(*existing);
+    } else {
+      m.drn = std::string(drn);
+      m.user_ref = std::string(user_ref);
+      m.created_at = now();
+    }
+    if (used && !rebind) {
       // The meter has taken tokens under the key it holds: registration does not change that key, a key
       // change token set does (the vend rule).
-      m = std::move(*existing);
       STSVEND_ASSIGN_OR_RETURN(const bool adopted, adopt_configuration(m, config->info));
       if (!adopted) {
-        out = m;
+        out = std::move(m);
         return Status::Ok();
       }
     } else {
-      // New, registered without any token yet, or re-bound by the operator.
-      if (existing) {
-        m = std::move(*existing);
-      } else {
-        m.drn = std::string(drn);
-        m.user_ref = std::string(user_ref);
-        m.created_at = now();
-      }
-      take_config_parameters(m, config->info);
+      take_config_parameters(m, config->info);  // new, no token yet, or re-bound by the operator
     }
     STSVEND_RETURN_IF_ERROR(repo.upsert_meter(m));
     ledger_.forget_meter(user_ref, drn);
