@@ -107,12 +107,13 @@ std::optional<std::string> Stmt::opt_text(int col) const {
   return text(col);
 }
 
-Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path& path, bool read_only) {
+Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path& path, bool read_only,
+                                                     const std::string& vfs) {
   sqlite3* db = nullptr;
   // Readers open read-write too (a WAL reader must be able to map the -shm file) and are then
   // fenced with query_only.
   int flags = SQLITE_OPEN_READWRITE | (read_only ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     Status st = sqlite_status(rc, db, "open");
     sqlite3_close_v2(db);

@@ -70,7 +70,9 @@ class Stmt {
 class Connection {
  public:
   // Opens (creating) the database and applies WAL, synchronous=FULL, foreign_keys, busy_timeout.
-  static Result<std::unique_ptr<Connection>> open(const std::filesystem::path& path, bool read_only);
+  // `vfs`: the name of a registered SQLite VFS; empty for the default one.
+  static Result<std::unique_ptr<Connection>> open(const std::filesystem::path& path, bool read_only,
+                                                  const std::string& vfs = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

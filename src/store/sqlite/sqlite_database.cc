@@ -28,6 +28,7 @@
 #include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sqlite_repository.h"
+#include "store/sqlite/wal_write_combiner.h"
 
 namespace stsvend::store {
 namespace {
@@ -444,8 +445,8 @@ class SqliteDatabase final : public Database {
     (void)sqlite3_db_config(conn.raw(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   }
 
-  // The syncer: one fdatasync of the WAL covers every batch committed before it started. The writer
-  // connection runs with synchronous=NORMAL (COMMIT writes the WAL but does not fsync it); this
+  // The syncer: one fdatasync of the WAL covers every batch committed before it started. The writer's
+  // batch COMMIT writes the WAL but does not fsync it (DeferredWalSync in run_transaction); this
   // thread does the fsync, so COMMIT N+1 overlaps fsync N and a batch's cost is the larger of the
   // two instead of their sum. No job is completed before the fsync that covers it returned: the
   // same guarantee as synchronous=FULL for every acknowledged write.
@@ -582,7 +583,12 @@ class SqliteDatabase final : public Database {
       results[i] = std::move(job_status);
     }
     const auto commit_start = std::chrono::steady_clock::now();
-    Status committed = db.run("COMMIT");
+    Status committed;
+    {
+      // The COMMIT writes the batch's frames but leaves their fsync to the syncer.
+      const sqlite::DeferredWalSync deferred;
+      committed = db.run("COMMIT");
+    }
     commit_nanos_ += elapsed_nanos(commit_start);
     if (!committed.ok()) {
       (void)db.run("ROLLBACK");
@@ -690,14 +696,20 @@ SqliteReadLease::~SqliteReadLease() { db_->give_back(std::move(slot_)); }
 }  // namespace
 
 Result<std::unique_ptr<Database>> open_sqlite_database(const SqliteOptions& options) {
-  STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::open(options.path, false));
-  STSVEND_RETURN_IF_ERROR(sqlite::migrate(*writer));
-  // The writer's COMMIT does not fsync: the syncer thread does, before any job of the batch is
-  // completed (see sync_loop). Nor does it checkpoint: the database's wal hook replaces SQLite's
+  // The writer's WAL frames go out in one write per COMMIT (sqlite/wal_write_combiner.h), and its batch
+  // COMMIT does not fsync: the syncer thread does, before any job of the batch is completed (see
+  // run_transaction and sync_loop). Nor does it checkpoint: the database's wal hook replaces SQLite's
   // autocheckpoint (the old wal_autocheckpoint=8192 copied up to 32 MiB and fsynced the database
   // file inside a COMMIT, stalling every vend behind it); checkpoints run on the checkpointer
   // thread's own connection, and the writer only catches up between batches (checkpoint_loop).
-  STSVEND_RETURN_IF_ERROR(writer->exec("PRAGMA synchronous=NORMAL"));
+  std::string combining_vfs;
+  try {
+    combining_vfs = sqlite::wal_write_combining_vfs();
+  } catch (const std::exception& e) {
+    return Status::Internal("cannot set up the database").with_detail(e.what());
+  }
+  STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::open(options.path, false, combining_vfs));
+  STSVEND_RETURN_IF_ERROR(sqlite::migrate(*writer));
   STSVEND_ASSIGN_OR_RETURN(std::unique_ptr<Connection> checkpointer, Connection::open(options.path, false));
   return std::unique_ptr<Database>(new SqliteDatabase(options, std::move(writer), std::move(checkpointer)));
 }
