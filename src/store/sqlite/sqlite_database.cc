@@ -345,13 +345,22 @@ class SqliteDatabase final : public Database {
       const auto start = std::chrono::steady_clock::now();
       // Poisoned, nothing more may be marked copied (see checkpoint_failed).
       const bool poisoned = poisoned_.load();
-      const int rc = poisoned ? SQLITE_OK : converge(*checkpoint_conn_);
-      const bool ran = !poisoned && (rc & 0xff) != SQLITE_BUSY;
-      if (ran && rc != SQLITE_OK) checkpoint_failed(rc, checkpoint_conn_->raw());
-      bool copied = ran && rc == SQLITE_OK;
+      bool ran = false;
+      bool copied = false;
       // A run that did not reach the end of the WAL (the writer committed meanwhile) leaves its pages
-      // unsynced for the catch-up's fsync; syncing them here keeps that cost off the writer.
-      if (copied) copied = sync_database(db_fd);
+      // unsynced for the catch-up's fsync; syncing them here keeps that cost off the writer. And the
+      // frames committed during that fsync would be the catch-up's to copy and fsync, while every
+      // vend waits: so copying and syncing repeat while a round still copied many frames, each round
+      // shorter than the one before (see "Checkpoints" in docs/storage.md).
+      int backfilled = -1;
+      for (int round = 0; !poisoned && round < kMaxCheckpointRounds; ++round) {
+        int round_frames = 0;
+        const int rc = converge(*checkpoint_conn_, backfilled, round_frames);
+        ran = (rc & 0xff) != SQLITE_BUSY;
+        if (ran && rc != SQLITE_OK) checkpoint_failed(rc, checkpoint_conn_->raw());
+        copied = ran && rc == SQLITE_OK && sync_database(db_fd);
+        if (!copied || round_frames <= kLastRoundFrames) break;
+      }
       bool wake = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -367,6 +376,12 @@ class SqliteDatabase final : public Database {
     if (db_fd >= 0) ::close(db_fd);
   }
 
+  // Frames a background run may leave to the writer's catch-up; and the rounds of copy-and-fsync it
+  // makes at most, stopping after one that copied no more than kLastRoundFrames.
+  static constexpr int kCatchUpFrames = 64;
+  static constexpr int kMaxCheckpointRounds = 4;
+  static constexpr int kLastRoundFrames = 2 * kCatchUpFrames;
+
   static int passive_checkpoint(Connection& conn, int* wal_frames = nullptr, int* backfilled = nullptr) {
     int log = 0;
     int ckpt = 0;
@@ -380,16 +395,20 @@ class SqliteDatabase final : public Database {
   // committed during the previous one, so the rest shrinks geometrically (measured at 4.5k vends/s:
   // one run left ~300 frames, a 5 ms catch-up on the writer; the catch-up is the only checkpoint
   // work that delays vends).
-  int converge(Connection& conn) {
+  // `backfilled`: the WAL's copied frames when the last round ended (-1 before the first), updated;
+  // `copied`: the frames this call copied.
+  int converge(Connection& conn, int& backfilled, int& copied) {
     static constexpr int kMaxRuns = 6;
-    static constexpr int kCatchUpFrames = 64;
     int rc = SQLITE_OK;
+    int ckpt = 0;
     for (int run = 0; run < kMaxRuns; ++run) {
       int log = 0;
-      int ckpt = 0;
       rc = passive_checkpoint(conn, &log, &ckpt);
       if (rc != SQLITE_OK || log - ckpt <= kCatchUpFrames) break;
     }
+    // A restarted WAL counts from its start again.
+    copied = backfilled >= 0 && ckpt >= backfilled ? ckpt - backfilled : ckpt;
+    backfilled = ckpt;
     return rc;
   }
 
