@@ -76,11 +76,11 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
   if (!f->is_wal) return f->wrapped->pMethods->xWrite(f->wrapped, data, amount, offset);
   const auto size = static_cast<std::size_t>(amount);
   const bool continues = offset == f->gathered_at + static_cast<sqlite3_int64>(f->gathered.size());
-  if (!f->gathered.empty() && (!continues || f->gathered.size() + size > kMaxGathered)) {
+  if (!f->gathered.empty() && (!continues || size > kMaxWrite || f->gathered.size() + size > kMaxGathered)) {
     if (const int rc = write_gathered(f); rc != SQLITE_OK) return rc;
   }
   if (offset == 0) f->header_written = true;
-  if (size > kMaxWrite) return f->wrapped->pMethods->xWrite(f->wrapped, data, amount, offset);
+  if (size > kMaxWrite) return f->wrapped->pMethods->xWrite(f->wrapped, data, amount, offset);  // SQLite's are pages
   if (f->gathered.empty()) f->gathered_at = offset;
   const auto* bytes = static_cast<const unsigned char*>(data);
   f->gathered.insert(f->gathered.end(), bytes, bytes + size);
