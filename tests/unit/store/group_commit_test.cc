@@ -3,7 +3,6 @@
 // (ENOSPC simulated with RLIMIT_FSIZE), kill -9 never losing an acknowledged write, and checkpoints
 // off the writer keeping the WAL bounded.
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "store/database.h"
+#include "file_size_limit.h"
 #include "temp_dir.h"
 
 namespace stsvend::store {
@@ -206,12 +206,8 @@ TEST(GroupCommit, FailedCommitFailsEveryJobAndWritesNothing) {
   const auto wal = dir.path() / "t.db-wal";
   ASSERT_TRUE(std::filesystem::exists(wal));
 
-  struct rlimit old_limit {};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit tight = old_limit;
-  tight.rlim_cur = static_cast<rlim_t>(std::filesystem::file_size(wal) + 16 * 1024);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
+  testing::FileSizeLimit disk_full(std::filesystem::file_size(wal) + 16 * 1024);
+  ASSERT_TRUE(disk_full.ok());
 
   const std::string big(256 * 1024, 'x');  // stays in the page cache until COMMIT writes the WAL
   constexpr int kJobs = 6;
@@ -228,8 +224,7 @@ TEST(GroupCommit, FailedCommitFailsEveryJobAndWritesNothing) {
     });
   }
   for (auto& th : threads) th.join();
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  ::signal(SIGXFSZ, old_handler);
+  disk_full.lift();
 
   for (int i = 0; i < kJobs; ++i) {
     EXPECT_EQ(results[static_cast<std::size_t>(i)].code(), Status::Code::kUnavailable)

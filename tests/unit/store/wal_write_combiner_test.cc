@@ -5,8 +5,6 @@
 // fails the COMMIT and leaves nothing behind.
 #include "store/sqlite/wal_write_combiner.h"
 
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -16,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "file_size_limit.h"
 #include "temp_dir.h"
 
 namespace stsvend::store::sqlite {
@@ -198,17 +197,12 @@ TEST_F(WalWriteCombinerTest, AFailedWriteFailsTheCommitAndLeavesNothing) {
   Db reader(path, "");
   const auto wal = std::filesystem::path(path.string() + "-wal");
 
-  struct rlimit old_limit {};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit tight = old_limit;
-  tight.rlim_cur = static_cast<rlim_t>(std::filesystem::file_size(wal) + 16 * 1024);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
+  testing::FileSizeLimit disk_full(std::filesystem::file_size(wal) + 16 * 1024);
+  ASSERT_TRUE(disk_full.ok());
   ASSERT_EQ(writer.exec("BEGIN"), SQLITE_OK);
   ASSERT_EQ(writer.exec("INSERT INTO t VALUES (2, randomblob(200000))"), SQLITE_OK);  // gathered, not written
   const int committed = writer.exec("COMMIT");
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  ::signal(SIGXFSZ, old_handler);
+  disk_full.lift();
 
   EXPECT_NE(committed, SQLITE_OK);
   if (writer.in_transaction()) {
