@@ -9,12 +9,14 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "file_size_limit.h"
+#include "store/sqlite/connection.h"
 #include "temp_dir.h"
 
 namespace stsvend::store::sqlite {
@@ -34,37 +36,36 @@ ssize_t counting_pwrite64(int fd, const void* data, size_t n, off_t at) {
   return g_pwrite64(fd, data, n, at);
 }
 
+// The store's own Connection (WAL, synchronous=FULL), with the small answers these tests compare.
 class Db {
  public:
   Db(const std::filesystem::path& path, const std::string& vfs) {
-    const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                   vfs.empty() ? nullptr : vfs.c_str());
-    EXPECT_EQ(rc, SQLITE_OK) << sqlite3_errstr(rc);
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-64");
+    auto c = Connection::open(path, /*read_only=*/false, vfs);
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    if (c.ok()) conn_ = std::move(c).value();
+    exec("PRAGMA cache_size=-64");  // 64 KiB: a large transaction spills pages to the WAL before COMMIT
   }
-  ~Db() { sqlite3_close_v2(db_); }
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
 
-  int exec(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }
-  std::string error() const { return sqlite3_errmsg(db_); }
-  bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // SQLITE_OK or SQLITE_ERROR; error() says what failed.
+  int exec(const std::string& sql) {
+    last_ = conn_ ? conn_->exec(sql) : Status::Unavailable("not open");
+    return last_.ok() ? SQLITE_OK : SQLITE_ERROR;
+  }
+  std::string error() const { return last_.message(); }
+  bool in_transaction() const { return conn_ && !conn_->autocommit(); }
 
   // The first column of the first row, as an integer (-1: no row) or as text.
   long long scalar(const std::string& sql) { return std::stoll(text(sql, "-1")); }
   std::string text(const std::string& sql, const char* no_row = "") {
-    sqlite3_stmt* s = nullptr;
-    std::string v = no_row;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
-      const auto* p = sqlite3_column_text(s, 0);
-      v = p == nullptr ? "" : reinterpret_cast<const char*>(p);
-    }
-    sqlite3_finalize(s);
-    return v;
+    auto stmt = conn_->prepare(sql);
+    if (!stmt.ok()) return no_row;
+    auto row = stmt->step();
+    return row.ok() && *row ? stmt->text(0) : std::string(no_row);
   }
 
  private:
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<Connection> conn_;
+  Status last_;
 };
 
 class WalWriteCombinerTest : public ::testing::Test {
